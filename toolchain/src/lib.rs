@@ -1,0 +1,1 @@
+//! Host library behind the `mote` CLI.
