@@ -1,0 +1,215 @@
+//! The llama weights of a GGUF file, resolved once and checked against the config.
+
+use crate::config::{Config, MAX_LAYERS};
+use crate::error::{Error, Result, TensorRole};
+use crate::gguf::{Gguf, TensorInfo};
+use crate::quant::GgmlType;
+
+/// A weight matrix: `rows` rows of `cols` contiguous values, borrowed from the file.
+#[derive(Debug, Clone, Copy)]
+pub struct Matrix<'a> {
+    pub ty: GgmlType,
+    pub rows: usize,
+    pub cols: usize,
+    pub data: &'a [u8],
+}
+
+impl<'a> Matrix<'a> {
+    /// Bytes of one row.
+    pub fn row_bytes(&self) -> usize {
+        self.data.len() / self.rows
+    }
+
+    /// Row `r`'s bytes.
+    pub fn row(&self, r: usize) -> &'a [u8] {
+        let n = self.row_bytes();
+        &self.data[r * n..(r + 1) * n]
+    }
+}
+
+/// Compact per-layer table: file offsets and types (rebuilt into views on use).
+#[derive(Debug, Clone, Copy)]
+struct LayerTable {
+    offset: [usize; 9],
+    ty: [GgmlType; 9],
+}
+
+const EMPTY_LAYER: LayerTable = LayerTable { offset: [0; 9], ty: [GgmlType::F32; 9] };
+
+/// One transformer block's weights.
+#[derive(Debug, Clone, Copy)]
+pub struct Layer<'a> {
+    /// `[dim]` f32.
+    pub attn_norm: &'a [u8],
+    /// `[dim] ← [dim]`.
+    pub wq: Matrix<'a>,
+    /// `[kv_dim] ← [dim]`.
+    pub wk: Matrix<'a>,
+    /// `[kv_dim] ← [dim]`.
+    pub wv: Matrix<'a>,
+    /// `[dim] ← [dim]`.
+    pub wo: Matrix<'a>,
+    /// `[dim]` f32.
+    pub ffn_norm: &'a [u8],
+    /// `[hidden] ← [dim]`.
+    pub w_gate: Matrix<'a>,
+    /// `[hidden] ← [dim]`.
+    pub w_up: Matrix<'a>,
+    /// `[dim] ← [hidden]`.
+    pub w_down: Matrix<'a>,
+}
+
+/// A loaded llama model: config plus views of every weight.
+#[derive(Debug, Clone)]
+pub struct Model<'a> {
+    file: &'a [u8],
+    pub config: Config,
+    /// `[vocab] × [dim]`, any supported type.
+    pub token_embd: Matrix<'a>,
+    /// `[vocab] ← [dim]`; the embedding when tied.
+    pub output: Matrix<'a>,
+    pub tied: bool,
+    /// `[dim]` f32.
+    pub output_norm: &'a [u8],
+    layers: [LayerTable; MAX_LAYERS],
+}
+
+fn find<'a>(g: &Gguf<'a>, name: &str, role: TensorRole) -> Result<TensorInfo<'a>> {
+    g.tensor(name).ok_or(Error::MissingTensor(role))
+}
+
+fn check_matrix<'a>(t: &TensorInfo<'a>, rows: usize, cols: usize, role: TensorRole) -> Result<Matrix<'a>> {
+    if t.ty == GgmlType::Q8K {
+        return Err(Error::BadTensorType(role));
+    }
+    if t.n_dims > 2 || t.dims[0] != cols || t.dims[1] != rows {
+        return Err(Error::ShapeMismatch(role));
+    }
+    Ok(Matrix { ty: t.ty, rows, cols, data: t.data })
+}
+
+fn check_norm<'a>(t: &TensorInfo<'a>, dim: usize, role: TensorRole) -> Result<&'a [u8]> {
+    if t.ty != GgmlType::F32 {
+        return Err(Error::BadTensorType(role));
+    }
+    if t.n_dims != 1 || t.dims[0] != dim {
+        return Err(Error::ShapeMismatch(role));
+    }
+    Ok(t.data)
+}
+
+/// `blk.{layer}.{suffix}.weight` in a stack buffer.
+struct NameBuf {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl core::fmt::Write for NameBuf {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len + s.len();
+        self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+fn role_name(role: TensorRole, out: &mut NameBuf) -> &str {
+    use core::fmt::Write;
+    out.len = 0;
+    // Names are at most "blk.65535.attn_output.weight" (28 bytes): the buffer always fits.
+    let _ = write!(out, "{role}");
+    core::str::from_utf8(&out.buf[..out.len]).unwrap_or("")
+}
+
+impl<'a> Model<'a> {
+    /// Resolve and check every llama tensor of a parsed file.
+    pub fn load(g: &Gguf<'a>) -> Result<Self> {
+        let mut name = NameBuf { buf: [0; 48], len: 0 };
+        let embd_role = TensorRole::TokenEmbedding;
+        let embd = find(g, role_name(embd_role, &mut name), embd_role)?;
+        if embd.n_dims != 2 {
+            return Err(Error::ShapeMismatch(embd_role));
+        }
+        let vocab = embd.dims[1];
+        let config = Config::from_gguf(g, vocab)?;
+        let c = &config;
+        let token_embd = check_matrix(&embd, vocab, c.dim, embd_role)?;
+        let (output, tied) = match g.tensor("output.weight") {
+            Some(t) => (check_matrix(&t, vocab, c.dim, TensorRole::Output)?, false),
+            None => (token_embd, true),
+        };
+        let on = TensorRole::OutputNorm;
+        let output_norm = check_norm(&find(g, role_name(on, &mut name), on)?, c.dim, on)?;
+
+        let mut layers = [EMPTY_LAYER; MAX_LAYERS];
+        for (l, table) in layers.iter_mut().enumerate().take(c.n_layers) {
+            let l = l as u16;
+            let kv = c.kv_dim();
+            let roles: [(TensorRole, usize, usize); 9] = [
+                (TensorRole::AttnNorm(l), 1, c.dim),
+                (TensorRole::AttnQ(l), c.dim, c.dim),
+                (TensorRole::AttnK(l), kv, c.dim),
+                (TensorRole::AttnV(l), kv, c.dim),
+                (TensorRole::AttnOutput(l), c.dim, c.dim),
+                (TensorRole::FfnNorm(l), 1, c.dim),
+                (TensorRole::FfnGate(l), c.hidden, c.dim),
+                (TensorRole::FfnUp(l), c.hidden, c.dim),
+                (TensorRole::FfnDown(l), c.dim, c.hidden),
+            ];
+            for (i, (role, rows, cols)) in roles.into_iter().enumerate() {
+                let t = find(g, role_name(role, &mut name), role)?;
+                if i == 0 || i == 5 {
+                    check_norm(&t, cols, role)?;
+                } else {
+                    check_matrix(&t, rows, cols, role)?;
+                }
+                table.offset[i] = t.file_offset;
+                table.ty[i] = t.ty;
+            }
+        }
+        Ok(Model { file: g.bytes(), config, token_embd, output, tied, output_norm, layers })
+    }
+
+    /// Views of layer `l`'s weights (validated at load; cheap to rebuild per token).
+    pub fn layer(&self, l: usize) -> Layer<'a> {
+        let c = &self.config;
+        let t = &self.layers[l];
+        let f = self.file;
+        let mat = |i: usize, rows: usize, cols: usize| {
+            let ty = t.ty[i];
+            let n = rows * ty.row_bytes(cols).unwrap_or(0);
+            Matrix { ty, rows, cols, data: &f[t.offset[i]..t.offset[i] + n] }
+        };
+        let norm = |i: usize| &f[t.offset[i]..t.offset[i] + 4 * c.dim];
+        Layer {
+            attn_norm: norm(0),
+            wq: mat(1, c.dim, c.dim),
+            wk: mat(2, c.kv_dim(), c.dim),
+            wv: mat(3, c.kv_dim(), c.dim),
+            wo: mat(4, c.dim, c.dim),
+            ffn_norm: norm(5),
+            w_gate: mat(6, c.hidden, c.dim),
+            w_up: mat(7, c.hidden, c.dim),
+            w_down: mat(8, c.dim, c.hidden),
+        }
+    }
+
+    /// Every weight type the forward pass will meet (to size activation scratch).
+    pub fn weight_types(&self) -> impl Iterator<Item = GgmlType> + '_ {
+        let layers = self.layers[..self.config.n_layers].iter().flat_map(|t| t.ty);
+        [self.token_embd.ty, self.output.ty].into_iter().chain(layers)
+    }
+
+    /// Bytes of weights the model maps.
+    pub fn weight_bytes(&self) -> usize {
+        let l: usize = (0..self.config.n_layers)
+            .map(|i| {
+                let x = self.layer(i);
+                [x.wq, x.wk, x.wv, x.wo, x.w_gate, x.w_up, x.w_down].iter().map(|m| m.data.len()).sum::<usize>()
+                    + x.attn_norm.len()
+                    + x.ffn_norm.len()
+            })
+            .sum();
+        l + self.token_embd.data.len() + if self.tied { 0 } else { self.output.data.len() } + self.output_norm.len()
+    }
+}
