@@ -42,7 +42,7 @@ pub(crate) struct Bump<'s> {
 impl<'s> Bump<'s> {
     /// Wrap an arena of at least `needed` bytes that starts on a 64-byte boundary.
     pub fn new(arena: &'s mut [u8], needed: usize) -> Result<Self> {
-        if arena.as_ptr() as usize % ARENA_ALIGN != 0 {
+        if !(arena.as_ptr() as usize).is_multiple_of(ARENA_ALIGN) {
             return Err(Error::ArenaMisaligned);
         }
         if arena.len() < needed {

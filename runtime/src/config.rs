@@ -35,10 +35,11 @@ impl Config {
 
     /// Read and check the `llama.*` keys. `vocab` comes from the embedding tensor.
     pub fn from_gguf(g: &Gguf<'_>, vocab: usize) -> Result<Self> {
-        match g.get(Key::Architecture.name()) {
+        match g.get(Key::Architecture.name()).map(|v| v.as_str()) {
             None => return Err(Error::MissingKey(Key::Architecture)),
-            Some(v) if v.as_str() != Some("llama") => return Err(Error::UnsupportedArchitecture),
-            Some(_) => {}
+            Some(None) => return Err(Error::BadKey(Key::Architecture)),
+            Some(Some("llama")) => {}
+            Some(Some(_)) => return Err(Error::UnsupportedArchitecture),
         }
         let uint = |k: Key, max: u64| -> Result<Option<usize>> {
             match g.get(k.name()) {

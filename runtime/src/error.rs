@@ -84,6 +84,10 @@ pub enum Error {
     // --- host I/O (std) ---
     /// The model file could not be opened or mapped.
     Io,
+
+    // --- GGUF metadata ---
+    /// A metadata array whose elements are themselves arrays.
+    NestedArray,
 }
 
 /// Which part of a GGUF file an error is about.
@@ -237,6 +241,7 @@ impl fmt::Display for Error {
             Error::BadVocab => f.write_str("inconsistent tokenizer vocabulary"),
             Error::TooManyTokens => f.write_str("token buffer is full"),
             Error::Io => f.write_str("I/O error reading the model"),
+            Error::NestedArray => f.write_str("nested metadata arrays are not supported"),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Shared helpers for the end-to-end tests: where the reference files live.
 
+pub mod llama2c;
+
 use std::path::PathBuf;
 
 /// `../shared/reference` beside the checkout (override with `MOTE_REFERENCE_DIR`).

@@ -8,7 +8,7 @@ mod cursor;
 mod value;
 
 pub use cursor::MAX_STRING;
-pub use value::{Array, StringIter, Value, ValueType};
+pub use value::{Array, StringIter, Value, ValueType, MAX_ARRAY};
 
 use crate::error::{Error, Result, Section};
 use crate::quant::GgmlType;
@@ -22,6 +22,8 @@ pub const DEFAULT_ALIGNMENT: usize = 32;
 pub const MAX_KV: u64 = 1024;
 pub const MAX_TENSORS: u64 = 8192;
 pub const MAX_DIMS: usize = 4;
+/// Cap on one tensor's data (1 TiB): far above any real weight; keeps sizes exact in `usize`.
+pub const MAX_TENSOR_BYTES: u64 = 1 << 40;
 
 /// A parsed GGUF file borrowing its bytes.
 #[derive(Clone, Copy, Debug)]
@@ -83,16 +85,19 @@ fn read_tensor_info<'a>(cur: &mut Cursor<'a>) -> Result<RawTensor<'a>> {
         if n > 1 << 48 {
             return Err(Error::TooLarge(S));
         }
-        *d = v as usize;
+        *d = usize::try_from(v).map_err(|_| Error::TooLarge(S))?;
     }
     let ty = GgmlType::from_id(cur.u32(S)?)?;
     let offset = cur.u64(S)?;
     if dims[0] % ty.block_size() != 0 {
         return Err(Error::RaggedBlocks);
     }
-    let nbytes = (n as usize / ty.block_size())
-        .checked_mul(ty.type_size())
-        .ok_or(Error::TooLarge(S))?;
+    // n <= 2^48 and type sizes are small: the product cannot overflow u64.
+    let nbytes = n / ty.block_size() as u64 * ty.type_size() as u64;
+    if nbytes > MAX_TENSOR_BYTES {
+        return Err(Error::TooLarge(S));
+    }
+    let nbytes = usize::try_from(nbytes).map_err(|_| Error::TooLarge(S))?;
     Ok(RawTensor {
         name,
         n_dims,
@@ -139,25 +144,11 @@ impl<'a> Gguf<'a> {
             }
         }
 
-        // Tensor infos: each must start exactly where the previous one ended (ggml's rule).
+        // Tensor infos: valid, with unique names.
         let tensors_start = cur.pos;
         let mut infos_end = cur.clone();
-        let mut expected: u64 = 0;
         for i in 0..n_tensors {
             let t = read_tensor_info(&mut infos_end)?;
-            if t.offset % alignment as u64 != 0 {
-                return Err(Error::MisalignedTensor);
-            }
-            if t.offset < expected {
-                return Err(Error::OverlappingTensors);
-            }
-            if t.offset > expected {
-                return Err(Error::TensorGap);
-            }
-            let padded = (t.nbytes as u64).div_ceil(alignment as u64) * alignment as u64;
-            expected = expected
-                .checked_add(padded)
-                .ok_or(Error::TooLarge(Section::TensorInfo))?;
             let mut earlier = Cursor::new(data, tensors_start);
             for _ in 0..i {
                 if read_tensor_info(&mut earlier)?.name == t.name {
@@ -176,11 +167,30 @@ impl<'a> Gguf<'a> {
             data_start,
             alignment,
         };
-        // Every tensor's data must lie inside the file (padding after the last may be absent).
+        // Tensor data: every tensor inside the file (padding after the last may be absent),
+        // aligned, and starting exactly where the previous one ended (ggml's rule). A tensor at
+        // the right offset that runs past the end means the file itself was cut short.
         let mut cur = Cursor::new(data, tensors_start);
+        let mut expected: u64 = 0;
         for _ in 0..n_tensors {
             let t = read_tensor_info(&mut cur)?;
-            g.locate(&t)?;
+            match g.locate(&t) {
+                Err(Error::TensorOutOfBounds) if t.offset == expected => {
+                    return Err(Error::Truncated(Section::TensorData));
+                }
+                r => r?,
+            };
+            if t.offset % alignment as u64 != 0 {
+                return Err(Error::MisalignedTensor);
+            }
+            if t.offset < expected {
+                return Err(Error::OverlappingTensors);
+            }
+            if t.offset > expected {
+                return Err(Error::TensorGap);
+            }
+            // At most 8192 tensors of at most 2^40 bytes each: no overflow.
+            expected += (t.nbytes as u64).div_ceil(alignment as u64) * alignment as u64;
         }
         Ok(g)
     }

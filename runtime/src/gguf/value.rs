@@ -3,6 +3,9 @@
 use super::cursor::Cursor;
 use crate::error::{Error, Result, Section};
 
+/// Longest metadata array the reader accepts (vocabularies and merge lists are far below).
+pub const MAX_ARRAY: u64 = 1 << 24;
+
 /// The value type ids GGUF defines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueType {
@@ -226,6 +229,9 @@ pub(crate) fn read_value<'a>(cur: &mut Cursor<'a>, ty: ValueType) -> Result<Valu
             let elem_id = cur.u32(S)?;
             let elem = ValueType::from_id(elem_id)?;
             let len = cur.u64(S)?;
+            if len > MAX_ARRAY {
+                return Err(Error::TooLarge(S));
+            }
             let start = cur.pos;
             match elem.fixed_size() {
                 Some(size) => {
@@ -245,7 +251,7 @@ pub(crate) fn read_value<'a>(cur: &mut Cursor<'a>, ty: ValueType) -> Result<Valu
                     }
                 }
                 // Nested arrays are not part of the llama contract; ggml rejects them too.
-                None => return Err(Error::BadValueType(elem_id)),
+                None => return Err(Error::NestedArray),
             }
             Value::Array(Array {
                 elem,

@@ -1,0 +1,57 @@
+//! The toolchain library's error type. Only the `mote` binary uses `anyhow`.
+//!
+//! Every message is complete on its own and names the file it is about, so printing an
+//! error with `{}` is enough; no variant repeats its cause through `source()`.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::gguf::WriteError;
+
+/// Everything the toolchain library can fail with.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Opening, reading, writing or renaming a file failed.
+    #[error("{}: {error}", path.display())]
+    Io { path: PathBuf, error: io::Error },
+
+    /// An input file is not in the format it should be in.
+    #[error("{}: at byte {offset}: {what}", path.display())]
+    Format {
+        path: PathBuf,
+        /// Byte offset in the file where the problem was found.
+        offset: u64,
+        what: String,
+    },
+
+    /// A GGUF file being assembled would break the format's rules.
+    #[error("cannot write GGUF: {0}")]
+    GgufWrite(#[from] WriteError),
+
+    /// The runtime rejected a model or an input.
+    #[error(transparent)]
+    Runtime(#[from] mote_runtime::Error),
+}
+
+impl Error {
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, error: io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            error,
+        }
+    }
+
+    /// A format error in `path` at byte `offset`.
+    pub fn format(path: &Path, offset: u64, what: impl Into<String>) -> Self {
+        Error::Format {
+            path: path.to_path_buf(),
+            offset,
+            what: what.into(),
+        }
+    }
+}
+
+/// Result alias used across the toolchain library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,5 @@
+//! Importers: models made elsewhere → the mote GGUF contract (DESIGN §4).
+
+pub mod llama2c;
+
+pub use llama2c::{import_llama2c, ImportReport, Llama2cConfig};
