@@ -1,5 +1,12 @@
 //! The key/value cache: per layer, per position, one `kv_dim` row of K and of V.
+//!
+//! Attention reads it the way llama.cpp's graph does without flash attention:
+//! `kq = mul_mat(K, q)` (one `vec_dot` per cached position over `head_dim`) and
+//! `kqv = mul_mat(Vᵀ, softmax(kq))` (one `vec_dot` per output dimension over positions,
+//! llama.cpp storing V transposed). With an f16 cache ggml first rounds the f32 operand
+//! (`q`, the softmax weights) to f16, since f16 matrices dot against f16 vectors.
 
+use crate::quant::scalar::{dot_f32, ggml_dot_f16, ggml_dot_f32, F32_STEP};
 use half::f16;
 
 /// Element type of the KV cache, chosen at session creation.
@@ -26,6 +33,12 @@ pub enum KvStore<'s> {
     F16(&'s mut [f16]),
 }
 
+/// `x` as ggml rounds an f32 operand for an f16 dot product.
+#[inline(always)]
+fn round_f16(x: f32) -> f32 {
+    f16::from_f32(x).to_f32()
+}
+
 impl KvStore<'_> {
     /// Write one row at `index = (layer · ctx + pos) · kv_dim`.
     pub fn write(&mut self, index: usize, row: &[f32]) {
@@ -39,32 +52,51 @@ impl KvStore<'_> {
         }
     }
 
-    /// `Σ a[i] · row[i]` for the row of `a.len()` values at `index`.
+    /// One attention score before scaling: `Σ q[i] · row[i]` for the row of `q.len()`
+    /// values at `index`, in `ggml_vec_dot_f32` (f16 cache: `ggml_vec_dot_f16`) order.
     #[inline]
-    pub fn dot(&self, index: usize, a: &[f32]) -> f32 {
+    pub fn dot(&self, index: usize, q: &[f32]) -> f32 {
         match self {
-            KvStore::F32(s) => crate::quant::scalar::dot_f32(&s[index..index + a.len()], a),
+            KvStore::F32(s) => dot_f32(&s[index..index + q.len()], q),
             KvStore::F16(s) => {
-                s[index..index + a.len()].iter().zip(a).map(|(k, &q)| k.to_f32() * q).sum()
+                let k = &s[index..index + q.len()];
+                ggml_dot_f16(q.len(), |i| k[i].to_f32(), |i| round_f16(q[i]))
             }
         }
     }
 
-    /// `out += w · row` for the row of `out.len()` values at `index`.
-    #[inline]
-    pub fn axpy(&self, index: usize, w: f32, out: &mut [f32]) {
-        let n = out.len();
-        match self {
-            KvStore::F32(s) => {
-                for (o, &v) in out.iter_mut().zip(&s[index..index + n]) {
-                    *o += w * v;
+    /// Attention output for one head: `out[d] = Σ_t w[t] · row_t[d]`, where row `t` starts
+    /// at `index + t · stride`, summed over positions as ggml's `vec_dot` over one row of
+    /// the transposed V cache. llama.cpp's KV view spans a multiple of 256 cells, the ones
+    /// past the last position with weight 0, so the sum runs over `w.len()` rounded up to a
+    /// whole `vec_dot` step (32) with zeros, and never reaches the leftover loop.
+    pub fn weighted_sum(&self, index: usize, stride: usize, w: &[f32], out: &mut [f32]) {
+        let n = w.len();
+        let padded = n.div_ceil(F32_STEP) * F32_STEP;
+        let wt = |t: usize| if t < n { w[t] } else { 0.0 };
+        for (d, o) in out.iter_mut().enumerate() {
+            *o = match self {
+                KvStore::F32(s) => {
+                    let v = |t: usize| {
+                        if t < n {
+                            s[index + t * stride + d]
+                        } else {
+                            0.0
+                        }
+                    };
+                    ggml_dot_f32(padded, v, wt)
                 }
-            }
-            KvStore::F16(s) => {
-                for (o, v) in out.iter_mut().zip(&s[index..index + n]) {
-                    *o += w * v.to_f32();
+                KvStore::F16(s) => {
+                    let v = |t: usize| {
+                        if t < n {
+                            s[index + t * stride + d].to_f32()
+                        } else {
+                            0.0
+                        }
+                    };
+                    ggml_dot_f16(padded, v, |t| round_f16(wt(t)))
                 }
-            }
+            };
         }
     }
 }

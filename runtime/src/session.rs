@@ -273,7 +273,9 @@ impl<'s, 'w> Session<'s, 'w> {
             self.value_cache.write(layer_base + pos * kv_dim, self.v);
 
             // Per head: softmax(q·K^T · scale) · V over positions 0..=pos (GQA: `group`
-            // query heads share one kv head).
+            // query heads share one kv head). As llama.cpp without flash attention: the
+            // scores are `vec_dot`s rounded, then scaled (soft_max_ext's scale); each output
+            // dimension is a `vec_dot` over positions (V transposed).
             for h in 0..c.n_heads {
                 let qh = &self.q[h * hd..(h + 1) * hd];
                 let kv_off = layer_base + (h / group) * hd;
@@ -283,10 +285,7 @@ impl<'s, 'w> Session<'s, 'w> {
                 }
                 softmax(att);
                 let out = &mut self.xb2[h * hd..(h + 1) * hd];
-                out.fill(0.0);
-                for (t, &a) in att.iter().enumerate() {
-                    self.value_cache.axpy(kv_off + t * kv_dim, a, out);
-                }
+                self.value_cache.weighted_sum(kv_off, kv_dim, att, out);
             }
 
             // x += Wo · attention

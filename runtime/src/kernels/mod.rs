@@ -1,11 +1,24 @@
 //! The forward pass's numeric building blocks: matvec over any weight type, RMSNorm,
-//! RoPE, softmax, SwiGLU. Each follows ggml's arithmetic (order of rounding, f64 sums)
-//! so results match llama.cpp to float rounding.
+//! RoPE, softmax, SwiGLU.
+//!
+//! Each reproduces the arithmetic of llama.cpp's CPU backend as built for x86-64 with
+//! AVX2+FMA+F16C (the build that made the reference goldens): the same accumulation lanes
+//! and summation order, fused multiply-adds where that build uses them (FMA intrinsics, and
+//! `a*b + c` in C that GCC contracted), and ggml's own `expf` approximation. Activations
+//! are rounded to f16 or quantized to Q8_0/Q8_K before a dot product, and a value close to
+//! a rounding boundary rounds the other way after a one-ulp difference upstream; matching
+//! the arithmetic exactly keeps those roundings, and hence the logits, identical.
 
 mod activations;
 mod matvec;
 mod norm;
+mod rope;
+mod softmax;
+mod swiglu;
 
 pub use activations::Activations;
 pub use matvec::matvec;
-pub use norm::{rmsnorm, rope, silu_mul, softmax};
+pub use norm::rmsnorm;
+pub use rope::rope;
+pub use softmax::softmax;
+pub use swiglu::silu_mul;
