@@ -46,7 +46,10 @@ impl<'s> Bump<'s> {
             return Err(Error::ArenaMisaligned);
         }
         if arena.len() < needed {
-            return Err(Error::ArenaTooSmall { needed, got: arena.len() });
+            return Err(Error::ArenaTooSmall {
+                needed,
+                got: arena.len(),
+            });
         }
         Ok(Bump { rest: arena })
     }
@@ -81,7 +84,9 @@ struct AlignedBlock([u8; ARENA_ALIGN]);
 impl OwnedArena {
     /// A zeroed arena of at least `bytes` bytes.
     pub fn new(bytes: usize) -> Self {
-        OwnedArena { blocks: alloc::vec![AlignedBlock([0; ARENA_ALIGN]); bytes.div_ceil(ARENA_ALIGN)] }
+        OwnedArena {
+            blocks: alloc::vec![AlignedBlock([0; ARENA_ALIGN]); bytes.div_ceil(ARENA_ALIGN)],
+        }
     }
 
     pub fn as_mut_slice(&mut self) -> &mut [u8] {

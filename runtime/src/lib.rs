@@ -12,6 +12,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod arena;
+pub mod chat;
 pub mod config;
 pub mod error;
 pub mod gguf;
@@ -22,6 +23,7 @@ pub mod model;
 pub mod quant;
 pub mod sampler;
 pub mod session;
+pub mod tokenizer;
 
 #[cfg(feature = "alloc")]
 pub use arena::OwnedArena;
@@ -33,3 +35,4 @@ pub use kv_cache::KvType;
 pub use model::Model;
 pub use sampler::{Sampler, SamplerConfig};
 pub use session::{Session, SessionConfig};
+pub use tokenizer::{Decoder, Tokenizer};

@@ -34,7 +34,10 @@ struct LayerTable {
     ty: [GgmlType; 9],
 }
 
-const EMPTY_LAYER: LayerTable = LayerTable { offset: [0; 9], ty: [GgmlType::F32; 9] };
+const EMPTY_LAYER: LayerTable = LayerTable {
+    offset: [0; 9],
+    ty: [GgmlType::F32; 9],
+};
 
 /// One transformer block's weights.
 #[derive(Debug, Clone, Copy)]
@@ -78,14 +81,24 @@ fn find<'a>(g: &Gguf<'a>, name: &str, role: TensorRole) -> Result<TensorInfo<'a>
     g.tensor(name).ok_or(Error::MissingTensor(role))
 }
 
-fn check_matrix<'a>(t: &TensorInfo<'a>, rows: usize, cols: usize, role: TensorRole) -> Result<Matrix<'a>> {
+fn check_matrix<'a>(
+    t: &TensorInfo<'a>,
+    rows: usize,
+    cols: usize,
+    role: TensorRole,
+) -> Result<Matrix<'a>> {
     if t.ty == GgmlType::Q8K {
         return Err(Error::BadTensorType(role));
     }
     if t.n_dims > 2 || t.dims[0] != cols || t.dims[1] != rows {
         return Err(Error::ShapeMismatch(role));
     }
-    Ok(Matrix { ty: t.ty, rows, cols, data: t.data })
+    Ok(Matrix {
+        ty: t.ty,
+        rows,
+        cols,
+        data: t.data,
+    })
 }
 
 fn check_norm<'a>(t: &TensorInfo<'a>, dim: usize, role: TensorRole) -> Result<&'a [u8]> {
@@ -107,7 +120,10 @@ struct NameBuf {
 impl core::fmt::Write for NameBuf {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         let end = self.len + s.len();
-        self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?.copy_from_slice(s.as_bytes());
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(core::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
         self.len = end;
         Ok(())
     }
@@ -124,7 +140,10 @@ fn role_name(role: TensorRole, out: &mut NameBuf) -> &str {
 impl<'a> Model<'a> {
     /// Resolve and check every llama tensor of a parsed file.
     pub fn load(g: &Gguf<'a>) -> Result<Self> {
-        let mut name = NameBuf { buf: [0; 48], len: 0 };
+        let mut name = NameBuf {
+            buf: [0; 48],
+            len: 0,
+        };
         let embd_role = TensorRole::TokenEmbedding;
         let embd = find(g, role_name(embd_role, &mut name), embd_role)?;
         if embd.n_dims != 2 {
@@ -167,7 +186,15 @@ impl<'a> Model<'a> {
                 table.ty[i] = t.ty;
             }
         }
-        Ok(Model { file: g.bytes(), config, token_embd, output, tied, output_norm, layers })
+        Ok(Model {
+            file: g.bytes(),
+            config,
+            token_embd,
+            output,
+            tied,
+            output_norm,
+            layers,
+        })
     }
 
     /// Views of layer `l`'s weights (validated at load; cheap to rebuild per token).
@@ -178,7 +205,12 @@ impl<'a> Model<'a> {
         let mat = |i: usize, rows: usize, cols: usize| {
             let ty = t.ty[i];
             let n = rows * ty.row_bytes(cols).unwrap_or(0);
-            Matrix { ty, rows, cols, data: &f[t.offset[i]..t.offset[i] + n] }
+            Matrix {
+                ty,
+                rows,
+                cols,
+                data: &f[t.offset[i]..t.offset[i] + n],
+            }
         };
         let norm = |i: usize| &f[t.offset[i]..t.offset[i] + 4 * c.dim];
         Layer {
@@ -196,8 +228,12 @@ impl<'a> Model<'a> {
 
     /// Every weight type the forward pass will meet (to size activation scratch).
     pub fn weight_types(&self) -> impl Iterator<Item = GgmlType> + '_ {
-        let layers = self.layers[..self.config.n_layers].iter().flat_map(|t| t.ty);
-        [self.token_embd.ty, self.output.ty].into_iter().chain(layers)
+        let layers = self.layers[..self.config.n_layers]
+            .iter()
+            .flat_map(|t| t.ty);
+        [self.token_embd.ty, self.output.ty]
+            .into_iter()
+            .chain(layers)
     }
 
     /// Bytes of weights the model maps.
@@ -205,11 +241,16 @@ impl<'a> Model<'a> {
         let l: usize = (0..self.config.n_layers)
             .map(|i| {
                 let x = self.layer(i);
-                [x.wq, x.wk, x.wv, x.wo, x.w_gate, x.w_up, x.w_down].iter().map(|m| m.data.len()).sum::<usize>()
+                [x.wq, x.wk, x.wv, x.wo, x.w_gate, x.w_up, x.w_down]
+                    .iter()
+                    .map(|m| m.data.len())
+                    .sum::<usize>()
                     + x.attn_norm.len()
                     + x.ffn_norm.len()
             })
             .sum();
-        l + self.token_embd.data.len() + if self.tied { 0 } else { self.output.data.len() } + self.output_norm.len()
+        l + self.token_embd.data.len()
+            + if self.tied { 0 } else { self.output.data.len() }
+            + self.output_norm.len()
     }
 }

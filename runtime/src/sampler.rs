@@ -32,14 +32,27 @@ pub struct SamplerConfig {
 
 impl Default for SamplerConfig {
     fn default() -> Self {
-        SamplerConfig { temperature: 0.8, top_k: 40, top_p: 0.95, repeat_penalty: 1.0, repeat_last_n: 64, seed: 0 }
+        SamplerConfig {
+            temperature: 0.8,
+            top_k: 40,
+            top_p: 0.95,
+            repeat_penalty: 1.0,
+            repeat_last_n: 64,
+            seed: 0,
+        }
     }
 }
 
 impl SamplerConfig {
     /// Exact argmax, no penalty.
     pub fn greedy() -> Self {
-        SamplerConfig { temperature: 0.0, top_k: 0, top_p: 1.0, repeat_penalty: 1.0, ..Default::default() }
+        SamplerConfig {
+            temperature: 0.0,
+            top_k: 0,
+            top_p: 1.0,
+            repeat_penalty: 1.0,
+            ..Default::default()
+        }
     }
 }
 
@@ -88,7 +101,10 @@ impl Sampler {
         if !ok {
             return Err(Error::BadParameter);
         }
-        Ok(Sampler { cfg, rng: Rng::new(cfg.seed) })
+        Ok(Sampler {
+            cfg,
+            rng: Rng::new(cfg.seed),
+        })
     }
 
     pub fn config(&self) -> &SamplerConfig {
@@ -112,10 +128,18 @@ impl Sampler {
 
     /// Pick the next token. `logits` is modified (penalty); `history` holds the tokens so
     /// far; `scratch` needs one entry per vocabulary token.
-    pub fn sample(&mut self, logits: &mut [f32], history: &[u32], scratch: &mut [Candidate]) -> Result<u32> {
+    pub fn sample(
+        &mut self,
+        logits: &mut [f32],
+        history: &[u32],
+        scratch: &mut [Candidate],
+    ) -> Result<u32> {
         let n = logits.len();
         if n == 0 || scratch.len() < n {
-            return Err(Error::BufferTooSmall { needed: n.max(1), got: scratch.len() });
+            return Err(Error::BufferTooSmall {
+                needed: n.max(1),
+                got: scratch.len(),
+            });
         }
         self.apply_penalty(logits, history);
         if self.cfg.temperature == 0.0 {
@@ -125,7 +149,10 @@ impl Sampler {
         let inv_t = 1.0 / self.cfg.temperature;
         for (i, (c, &l)) in cands.iter_mut().zip(logits.iter()).enumerate() {
             let v = l * inv_t;
-            *c = Candidate { value: if v.is_nan() { f32::NEG_INFINITY } else { v }, id: i as u32 };
+            *c = Candidate {
+                value: if v.is_nan() { f32::NEG_INFINITY } else { v },
+                id: i as u32,
+            };
         }
         let desc = |a: &Candidate, b: &Candidate| b.value.total_cmp(&a.value);
         let mut cands = &mut cands[..];
@@ -230,12 +257,20 @@ mod tests {
     #[test]
     fn greedy_is_argmax_first_on_ties() {
         assert_eq!(argmax(&[1.0, 3.0, 3.0, f32::NAN]), 1);
-        assert_eq!(run(SamplerConfig::greedy(), &[0.0, 0.5, 2.0, 1.0], 10), [0, 0, 10, 0]);
+        assert_eq!(
+            run(SamplerConfig::greedy(), &[0.0, 0.5, 2.0, 1.0], 10),
+            [0, 0, 10, 0]
+        );
     }
 
     #[test]
     fn top_k_one_is_greedy() {
-        let cfg = SamplerConfig { temperature: 1.0, top_k: 1, top_p: 1.0, ..Default::default() };
+        let cfg = SamplerConfig {
+            temperature: 1.0,
+            top_k: 1,
+            top_p: 1.0,
+            ..Default::default()
+        };
         assert_eq!(run(cfg, &[0.0, 0.5, 2.0, 1.0], 50), [0, 0, 50, 0]);
     }
 
@@ -243,7 +278,12 @@ mod tests {
     fn top_p_drops_the_tail() {
         // probabilities ≈ [0.01, 0.01, 0.72, 0.26]: p = 0.9 keeps tokens 2 and 3 only.
         let logits = [-2.0, -2.0, 2.3, 1.28];
-        let cfg = SamplerConfig { temperature: 1.0, top_k: 0, top_p: 0.9, ..Default::default() };
+        let cfg = SamplerConfig {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 0.9,
+            ..Default::default()
+        };
         let c = run(cfg, &logits, 2000);
         assert_eq!(c[0] + c[1], 0);
         assert!(c[2] > c[3] && c[3] > 300, "{c:?}");
@@ -251,22 +291,42 @@ mod tests {
 
     #[test]
     fn temperature_sampling_follows_the_distribution() {
-        let cfg = SamplerConfig { temperature: 1.0, top_k: 0, top_p: 1.0, seed: 7, ..Default::default() };
+        let cfg = SamplerConfig {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+            seed: 7,
+            ..Default::default()
+        };
         let c = run(cfg, &[0.0, 0.0, 0.0, (3.0f32).ln()], 6000);
         // expected [1000, 1000, 1000, 3000]
         assert!((c[3] as i32 - 3000).abs() < 200, "{c:?}");
-        assert!(c[..3].iter().all(|&n| (n as i32 - 1000).abs() < 150), "{c:?}");
+        assert!(
+            c[..3].iter().all(|&n| (n as i32 - 1000).abs() < 150),
+            "{c:?}"
+        );
     }
 
     #[test]
     fn same_seed_same_stream() {
-        let cfg = SamplerConfig { temperature: 1.0, seed: 42, ..Default::default() };
-        assert_eq!(run(cfg, &[0.1, 0.2, 0.3, 0.4], 100), run(cfg, &[0.1, 0.2, 0.3, 0.4], 100));
+        let cfg = SamplerConfig {
+            temperature: 1.0,
+            seed: 42,
+            ..Default::default()
+        };
+        assert_eq!(
+            run(cfg, &[0.1, 0.2, 0.3, 0.4], 100),
+            run(cfg, &[0.1, 0.2, 0.3, 0.4], 100)
+        );
     }
 
     #[test]
     fn repetition_penalty_shifts_argmax() {
-        let mut s = Sampler::new(SamplerConfig { repeat_penalty: 2.0, ..SamplerConfig::greedy() }).unwrap();
+        let mut s = Sampler::new(SamplerConfig {
+            repeat_penalty: 2.0,
+            ..SamplerConfig::greedy()
+        })
+        .unwrap();
         let mut l = [1.0, 1.5, -1.0, 0.0];
         let mut scratch = [Candidate { value: 0.0, id: 0 }; 4];
         assert_eq!(s.sample(&mut l, &[1, 1, 2], &mut scratch).unwrap(), 0);
@@ -276,10 +336,22 @@ mod tests {
     #[test]
     fn bad_parameters_are_rejected() {
         for cfg in [
-            SamplerConfig { temperature: -1.0, ..Default::default() },
-            SamplerConfig { top_p: 0.0, ..Default::default() },
-            SamplerConfig { temperature: f32::NAN, ..Default::default() },
-            SamplerConfig { repeat_penalty: 0.0, ..Default::default() },
+            SamplerConfig {
+                temperature: -1.0,
+                ..Default::default()
+            },
+            SamplerConfig {
+                top_p: 0.0,
+                ..Default::default()
+            },
+            SamplerConfig {
+                temperature: f32::NAN,
+                ..Default::default()
+            },
+            SamplerConfig {
+                repeat_penalty: 0.0,
+                ..Default::default()
+            },
         ] {
             assert_eq!(Sampler::new(cfg).err(), Some(Error::BadParameter));
         }
@@ -287,7 +359,10 @@ mod tests {
 
     #[test]
     fn nan_logits_do_not_panic() {
-        let cfg = SamplerConfig { temperature: 1.0, ..Default::default() };
+        let cfg = SamplerConfig {
+            temperature: 1.0,
+            ..Default::default()
+        };
         let c = run(cfg, &[f32::NAN, 1.0, f32::NAN, 0.0], 20);
         assert_eq!(c[0] + c[2], 0);
     }

@@ -22,7 +22,10 @@ pub struct SessionConfig {
 
 impl SessionConfig {
     pub fn new(ctx_len: usize) -> Self {
-        SessionConfig { ctx_len, kv_type: KvType::F32 }
+        SessionConfig {
+            ctx_len,
+            kv_type: KvType::F32,
+        }
     }
 }
 
@@ -160,7 +163,11 @@ impl<'s, 'w> Session<'s, 'w> {
         let hb2 = a.take(p.hidden);
         let att = a.take(p.att);
         let logits = a.take(p.vocab);
-        let acts = Activations { q8_0: a.take(p.q8_0), q8_k: a.take(p.q8_k), f16: a.take(p.f16) };
+        let acts = Activations {
+            q8_0: a.take(p.q8_0),
+            q8_k: a.take(p.q8_k),
+            f16: a.take(p.f16),
+        };
         let (key_cache, value_cache) = match p.kv_type {
             KvType::F32 => (KvStore::F32(a.take(p.kv)), KvStore::F32(a.take(p.kv))),
             KvType::F16 => (KvStore::F16(a.take(p.kv)), KvStore::F16(a.take(p.kv))),
@@ -221,7 +228,10 @@ impl<'s, 'w> Session<'s, 'w> {
     /// Drop positions `start..start + count` and re-evaluate the tokens after them at their
     /// new positions (keeps a prefix such as a system prompt when the context fills).
     pub fn discard(&mut self, start: usize, count: usize) -> Result<()> {
-        let end = start.checked_add(count).filter(|&e| e <= self.pos).ok_or(Error::BadParameter)?;
+        let end = start
+            .checked_add(count)
+            .filter(|&e| e <= self.pos)
+            .ok_or(Error::BadParameter)?;
         let old_pos = self.pos;
         self.tokens.copy_within(end..old_pos, start);
         self.pos = start;
@@ -291,7 +301,10 @@ impl<'s, 'w> Session<'s, 'w> {
             // x += Wo · attention
             self.acts.prepare(self.xb2, w.wo.ty);
             matvec(&w.wo, self.xb2, &self.acts, self.xb);
-            self.x.iter_mut().zip(self.xb.iter()).for_each(|(x, &d)| *x += d);
+            self.x
+                .iter_mut()
+                .zip(self.xb.iter())
+                .for_each(|(x, &d)| *x += d);
 
             // MLP: x += W_down · (silu(W_gate·xb) ⊙ W_up·xb), xb = rmsnorm(x)
             rmsnorm(self.xb, self.x, w.ffn_norm, c.rms_eps);
@@ -301,7 +314,10 @@ impl<'s, 'w> Session<'s, 'w> {
             silu_mul(self.hb, self.hb2);
             self.acts.prepare(self.hb, w.w_down.ty);
             matvec(&w.w_down, self.hb, &self.acts, self.xb);
-            self.x.iter_mut().zip(self.xb.iter()).for_each(|(x, &d)| *x += d);
+            self.x
+                .iter_mut()
+                .zip(self.xb.iter())
+                .for_each(|(x, &d)| *x += d);
         }
 
         // Head: logits = W_out · rmsnorm(x)  [vocab]

@@ -50,15 +50,30 @@ fn watched<T>(f: impl FnOnce() -> T) -> (T, usize) {
 fn generating_tokens_does_not_allocate() {
     let dir = std::env::var("MOTE_REFERENCE_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference"));
-    for file in ["ref-tiny-q4_0.gguf", "ref-small-tied-q4_0.gguf", "ref-tiny-f16.gguf"] {
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference")
+        });
+    for file in [
+        "ref-tiny-q4_0.gguf",
+        "ref-small-tied-q4_0.gguf",
+        "ref-tiny-f16.gguf",
+    ] {
         let bytes = std::fs::read(dir.join(file)).unwrap();
         let g = Gguf::parse(&bytes).unwrap();
         let model = Model::load(&g).unwrap();
-        let sc = SessionConfig { ctx_len: 64, kv_type: mote_runtime::KvType::F16 };
+        let sc = SessionConfig {
+            ctx_len: 64,
+            kv_type: mote_runtime::KvType::F16,
+        };
         let mut arena = OwnedArena::new(model.arena_bytes_for(&sc).unwrap());
         let mut s = Session::new(&model, arena.as_mut_slice(), sc).unwrap();
-        let cfg = SamplerConfig { temperature: 0.9, top_k: 40, top_p: 0.9, repeat_penalty: 1.1, ..Default::default() };
+        let cfg = SamplerConfig {
+            temperature: 0.9,
+            top_k: 40,
+            top_p: 0.9,
+            repeat_penalty: 1.1,
+            ..Default::default()
+        };
         let mut sampler = Sampler::new(cfg).unwrap();
 
         // Sanity: the counter does see allocations on this thread.

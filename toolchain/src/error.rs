@@ -25,6 +25,13 @@ pub enum Error {
         what: String,
     },
 
+    /// The runtime rejected a model file's contents.
+    #[error("{}: {error}", path.display())]
+    Model {
+        path: PathBuf,
+        error: mote_runtime::Error,
+    },
+
     /// A GGUF file being assembled would break the format's rules.
     #[error("cannot write GGUF: {0}")]
     GgufWrite(#[from] WriteError),

@@ -1,1 +1,10 @@
 //! Host library behind the `mote` CLI.
+
+pub mod error;
+pub mod gguf;
+pub mod import;
+pub mod init_random;
+pub mod model_file;
+pub mod quantize;
+
+pub use error::{Error, Result};

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The main job: build mote in release and run every reference model greedily through
+# mote-runtime. Training and alignment stages join as they land.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REF=${MOTE_REFERENCE_DIR:-../shared/reference}
+cargo build --release -p mote-toolchain
+for m in "$REF"/*.gguf; do
+    echo "== $(basename "$m")"
+    target/release/mote run "$m" --prompt "<|im_start|>user
+What is the capital of France?<|im_end|>
+<|im_start|>assistant
+" --temperature 0 -n 96 --json
+done

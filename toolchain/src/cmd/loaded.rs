@@ -1,0 +1,80 @@
+//! Options shared by the verbs that run a model, and the loaded model they produce.
+
+use anyhow::{Context, Result};
+use clap::{Args as ClapArgs, ValueEnum};
+use mote_runtime::tokenizer::Tokenizer;
+use mote_runtime::{KvType, Model, SamplerConfig, SessionConfig};
+use mote_toolchain::model_file::ModelFile;
+use std::path::Path;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum KvArg {
+    F32,
+    F16,
+}
+
+/// Sampling and session options.
+#[derive(ClapArgs, Clone)]
+pub struct SamplingArgs {
+    /// Sampling temperature; 0 is greedy (exact argmax).
+    #[arg(long, short = 't', default_value_t = 0.8)]
+    pub temperature: f32,
+    /// Keep only the K most likely tokens (0 = off).
+    #[arg(long, default_value_t = 40)]
+    pub top_k: usize,
+    /// Nucleus sampling threshold (1 = off).
+    #[arg(long, default_value_t = 0.95)]
+    pub top_p: f32,
+    /// Penalty for recently seen tokens (1 = off).
+    #[arg(long, default_value_t = 1.0)]
+    pub repeat_penalty: f32,
+    /// How many recent tokens the repeat penalty considers.
+    #[arg(long, default_value_t = 64)]
+    pub repeat_last_n: usize,
+    /// PRNG seed (sampling is deterministic for a seed).
+    #[arg(long, short = 's', default_value_t = 0)]
+    pub seed: u64,
+    /// Context length of the session (default: the model's).
+    #[arg(long, short = 'c')]
+    pub ctx: Option<usize>,
+    /// KV cache element type.
+    #[arg(long, value_enum, default_value_t = KvArg::F32)]
+    pub kv_type: KvArg,
+}
+
+impl SamplingArgs {
+    pub fn sampler(&self) -> SamplerConfig {
+        SamplerConfig {
+            temperature: self.temperature,
+            top_k: self.top_k,
+            top_p: self.top_p,
+            repeat_penalty: self.repeat_penalty,
+            repeat_last_n: self.repeat_last_n,
+            seed: self.seed,
+        }
+    }
+
+    pub fn session(&self, model: &Model<'_>) -> SessionConfig {
+        SessionConfig {
+            ctx_len: self.ctx.unwrap_or(model.config.ctx_len),
+            kv_type: match self.kv_type {
+                KvArg::F32 => KvType::F32,
+                KvArg::F16 => KvType::F16,
+            },
+        }
+    }
+}
+
+/// Map a model file.
+pub fn open(path: &Path) -> Result<ModelFile> {
+    Ok(ModelFile::open(path)?)
+}
+
+/// Build the tokenizer tables for a mapped model.
+pub fn tokenizer_table(file: &ModelFile) -> Result<Vec<u32>> {
+    let g = file.gguf()?;
+    let n = Tokenizer::table_len(&g)
+        .map_err(|e| file.model_error(e))
+        .context("tokenizer")?;
+    Ok(vec![0u32; n])
+}
