@@ -9,7 +9,8 @@ SUDO=""
 if command -v apt-get >/dev/null; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends \
-        python3 python3-pip qemu-user qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross >/dev/null
+        python3 python3-pip qemu-user qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
+        gcc-arm-linux-gnueabihf libc6-dev-armhf-cross >/dev/null
 fi
 
 # The toolchain and cross targets pinned in rust-toolchain.toml.

@@ -5,7 +5,7 @@
 
 use crate::arena::{region_bytes, Bump};
 use crate::error::{Error, Result};
-use crate::kernels::{matvec, rmsnorm, rope, silu_mul, softmax, Activations};
+use crate::kernels::{matvec, rmsnorm, rope, silu_mul, softmax, Activations, Kernels};
 use crate::kv_cache::{KvStore, KvType};
 use crate::model::Model;
 use crate::quant::{scalar, BlockQ8K, BlockQ8_0, GgmlType, QK8_0, QK_K};
@@ -18,14 +18,26 @@ pub struct SessionConfig {
     /// Positions the KV cache holds.
     pub ctx_len: usize,
     pub kv_type: KvType,
+    /// The kernel table; results are identical across tables, only speed differs.
+    pub kernels: &'static Kernels,
 }
 
 impl SessionConfig {
+    /// `ctx_len` positions, an f32 KV cache and the fastest kernels this CPU runs.
     pub fn new(ctx_len: usize) -> Self {
         SessionConfig {
             ctx_len,
             kv_type: KvType::F32,
+            kernels: Kernels::best(),
         }
+    }
+
+    pub fn with_kv_type(self, kv_type: KvType) -> Self {
+        SessionConfig { kv_type, ..self }
+    }
+
+    pub fn with_kernels(self, kernels: &'static Kernels) -> Self {
+        SessionConfig { kernels, ..self }
     }
 }
 
@@ -116,6 +128,7 @@ impl Model<'_> {
 /// One conversation's state: activations, KV cache and the tokens evaluated so far.
 pub struct Session<'s, 'w> {
     model: &'s Model<'w>,
+    kernels: &'static Kernels,
     ctx: usize,
     pos: usize,
     /// Residual stream `[dim]`.
@@ -176,6 +189,7 @@ impl<'s, 'w> Session<'s, 'w> {
         let tokens = a.take(p.ctx);
         Ok(Session {
             model,
+            kernels: sc.kernels,
             ctx: p.ctx,
             pos: 0,
             x,
@@ -250,6 +264,7 @@ impl<'s, 'w> Session<'s, 'w> {
     pub fn eval(&mut self, token: u32) -> Result<&[f32]> {
         let m = self.model;
         let c = &m.config;
+        let k = self.kernels;
         if token as usize >= c.vocab {
             return Err(Error::BadToken(token));
         }
@@ -270,10 +285,11 @@ impl<'s, 'w> Session<'s, 'w> {
 
             // Attention: xb = rmsnorm(x); q, k, v = Wq·xb, Wk·xb, Wv·xb
             rmsnorm(self.xb, self.x, w.attn_norm, c.rms_eps);
-            self.acts.prepare_all(self.xb, &[w.wq.ty, w.wk.ty, w.wv.ty]);
-            matvec(&w.wq, self.xb, &self.acts, self.q);
-            matvec(&w.wk, self.xb, &self.acts, self.k);
-            matvec(&w.wv, self.xb, &self.acts, self.v);
+            self.acts
+                .prepare_all(k, self.xb, &[w.wq.ty, w.wk.ty, w.wv.ty]);
+            matvec(k, &w.wq, self.xb, &self.acts, self.q);
+            matvec(k, &w.wk, self.xb, &self.acts, self.k);
+            matvec(k, &w.wv, self.xb, &self.acts, self.v);
             rope(self.q, hd, c.rope_dims, pos, c.rope_base);
             rope(self.k, hd, c.rope_dims, pos, c.rope_base);
 
@@ -299,8 +315,8 @@ impl<'s, 'w> Session<'s, 'w> {
             }
 
             // x += Wo · attention
-            self.acts.prepare(self.xb2, w.wo.ty);
-            matvec(&w.wo, self.xb2, &self.acts, self.xb);
+            self.acts.prepare(k, self.xb2, w.wo.ty);
+            matvec(k, &w.wo, self.xb2, &self.acts, self.xb);
             self.x
                 .iter_mut()
                 .zip(self.xb.iter())
@@ -308,12 +324,12 @@ impl<'s, 'w> Session<'s, 'w> {
 
             // MLP: x += W_down · (silu(W_gate·xb) ⊙ W_up·xb), xb = rmsnorm(x)
             rmsnorm(self.xb, self.x, w.ffn_norm, c.rms_eps);
-            self.acts.prepare_all(self.xb, &[w.w_gate.ty, w.w_up.ty]);
-            matvec(&w.w_gate, self.xb, &self.acts, self.hb);
-            matvec(&w.w_up, self.xb, &self.acts, self.hb2);
+            self.acts.prepare_all(k, self.xb, &[w.w_gate.ty, w.w_up.ty]);
+            matvec(k, &w.w_gate, self.xb, &self.acts, self.hb);
+            matvec(k, &w.w_up, self.xb, &self.acts, self.hb2);
             silu_mul(self.hb, self.hb2);
-            self.acts.prepare(self.hb, w.w_down.ty);
-            matvec(&w.w_down, self.hb, &self.acts, self.xb);
+            self.acts.prepare(k, self.hb, w.w_down.ty);
+            matvec(k, &w.w_down, self.hb, &self.acts, self.xb);
             self.x
                 .iter_mut()
                 .zip(self.xb.iter())
@@ -322,8 +338,8 @@ impl<'s, 'w> Session<'s, 'w> {
 
         // Head: logits = W_out · rmsnorm(x)  [vocab]
         rmsnorm(self.xb, self.x, m.output_norm, c.rms_eps);
-        self.acts.prepare(self.xb, m.output.ty);
-        matvec(&m.output, self.xb, &self.acts, self.logits);
+        self.acts.prepare(k, self.xb, m.output.ty);
+        matvec(k, &m.output, self.xb, &self.acts, self.logits);
 
         self.tokens[pos] = token;
         self.pos += 1;

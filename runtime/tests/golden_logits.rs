@@ -1,6 +1,7 @@
 //! The forward pass against llama.cpp: logits at every prompt position and greedy tokens,
 //! for every reference model and weight type (goldens made by llama.cpp, 1 thread, f32 KV).
 
+use mote_runtime::kernels::Kernels;
 use mote_runtime::{sampler::argmax, Gguf, Model, OwnedArena, Session, SessionConfig};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -58,12 +59,21 @@ fn check(stem: &str, tol: f32, kv: mote_runtime::KvType) -> f32 {
     let g = Gguf::parse(&bytes).unwrap();
     let model = Model::load(&g).unwrap();
     let gold = golden(stem);
-    let sc = SessionConfig {
-        ctx_len: model.config.ctx_len,
-        kv_type: kv,
-    };
+    let mut worst = 0.0f32;
+    // Every kernel table this CPU runs must give the same logits.
+    for kernels in Kernels::available() {
+        let sc = SessionConfig::new(model.config.ctx_len)
+            .with_kv_type(kv)
+            .with_kernels(kernels);
+        worst = worst.max(check_with(stem, &model, &gold, sc, tol));
+    }
+    worst
+}
+
+fn check_with(stem: &str, model: &Model<'_>, gold: &Golden, sc: SessionConfig, tol: f32) -> f32 {
     let mut arena = OwnedArena::new(model.arena_bytes_for(&sc).unwrap());
-    let mut s = Session::new(&model, arena.as_mut_slice(), sc).unwrap();
+    let mut s = Session::new(model, arena.as_mut_slice(), sc).unwrap();
+    let stem = format!("{stem} [{:?}]", sc.kernels);
 
     let mut worst = 0.0f32;
     for (i, (&id, want)) in gold.prompt_ids.iter().zip(&gold.prompt_logits).enumerate() {

@@ -61,10 +61,7 @@ fn generating_tokens_does_not_allocate() {
         let bytes = std::fs::read(dir.join(file)).unwrap();
         let g = Gguf::parse(&bytes).unwrap();
         let model = Model::load(&g).unwrap();
-        let sc = SessionConfig {
-            ctx_len: 64,
-            kv_type: mote_runtime::KvType::F16,
-        };
+        let sc = SessionConfig::new(64).with_kv_type(mote_runtime::KvType::F16);
         let mut arena = OwnedArena::new(model.arena_bytes_for(&sc).unwrap());
         let mut s = Session::new(&model, arena.as_mut_slice(), sc).unwrap();
         let cfg = SamplerConfig {

@@ -1,6 +1,7 @@
 //! An activation vector in every format the next matvecs need (ggml's `vec_dot_type`).
 
-use crate::quant::{scalar, BlockQ8K, BlockQ8_0, GgmlType, QK8_0, QK_K};
+use super::Kernels;
+use crate::quant::{BlockQ8K, BlockQ8_0, GgmlType, QK8_0, QK_K};
 use half::f16;
 
 /// Quantized copies of one activation vector, filled once and shared by the matrices
@@ -13,10 +14,10 @@ pub struct Activations<'s> {
 
 impl Activations<'_> {
     /// Convert `x` into the format that weights of type `ty` dot against.
-    pub fn prepare(&mut self, x: &[f32], ty: GgmlType) {
+    pub fn prepare(&mut self, k: &Kernels, x: &[f32], ty: GgmlType) {
         match ty.traits().vec_dot_type {
-            GgmlType::Q8_0 => scalar::quantize_row_q8_0(x, &mut self.q8_0[..x.len() / QK8_0]),
-            GgmlType::Q8K => scalar::quantize_row_q8_k(x, &mut self.q8_k[..x.len() / QK_K]),
+            GgmlType::Q8_0 => (k.quantize_q8_0)(x, &mut self.q8_0[..x.len() / QK8_0]),
+            GgmlType::Q8K => (k.quantize_q8_k)(x, &mut self.q8_k[..x.len() / QK_K]),
             GgmlType::F16 => {
                 for (o, &v) in self.f16.iter_mut().zip(x) {
                     *o = f16::from_f32(v);
@@ -27,11 +28,11 @@ impl Activations<'_> {
     }
 
     /// Prepare `x` for every type in `tys`, converting once per distinct format.
-    pub fn prepare_all(&mut self, x: &[f32], tys: &[GgmlType]) {
+    pub fn prepare_all(&mut self, k: &Kernels, x: &[f32], tys: &[GgmlType]) {
         for (i, &ty) in tys.iter().enumerate() {
             let fmt = ty.traits().vec_dot_type;
             if tys[..i].iter().all(|t| t.traits().vec_dot_type != fmt) {
-                self.prepare(x, ty);
+                self.prepare(k, x, ty);
             }
         }
     }

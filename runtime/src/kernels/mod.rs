@@ -10,6 +10,7 @@
 //! the arithmetic exactly keeps those roundings, and hence the logits, identical.
 
 mod activations;
+pub mod dispatch;
 mod matvec;
 mod norm;
 mod rope;
@@ -17,7 +18,8 @@ mod softmax;
 mod swiglu;
 
 pub use activations::Activations;
-pub use matvec::matvec;
+pub use dispatch::{Backend, Kernels};
+pub use matvec::{matvec, matvec_rows};
 pub use norm::rmsnorm;
 pub use rope::rope;
 pub use softmax::softmax;

@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Args as ClapArgs, ValueEnum};
+use mote_runtime::kernels::Kernels;
 use mote_runtime::tokenizer::Tokenizer;
 use mote_runtime::{KvType, Model, SamplerConfig, SessionConfig};
 use mote_toolchain::model_file::ModelFile;
@@ -54,14 +55,25 @@ impl SamplingArgs {
         }
     }
 
-    pub fn session(&self, model: &Model<'_>) -> SessionConfig {
-        SessionConfig {
-            ctx_len: self.ctx.unwrap_or(model.config.ctx_len),
-            kv_type: match self.kv_type {
-                KvArg::F32 => KvType::F32,
-                KvArg::F16 => KvType::F16,
-            },
-        }
+    /// The session to run; `MOTE_KERNELS` (e.g. `scalar`) forces a kernel table.
+    pub fn session(&self, model: &Model<'_>) -> Result<SessionConfig> {
+        let kernels = Kernels::from_env().map_err(|_| {
+            anyhow::anyhow!(
+                "MOTE_KERNELS names no kernel table this CPU runs (available: {})",
+                Kernels::available()
+                    .map(|k| k.backend.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?;
+        let kv_type = match self.kv_type {
+            KvArg::F32 => KvType::F32,
+            KvArg::F16 => KvType::F16,
+        };
+        let ctx = self.ctx.unwrap_or(model.config.ctx_len);
+        Ok(SessionConfig::new(ctx)
+            .with_kv_type(kv_type)
+            .with_kernels(kernels))
     }
 }
 

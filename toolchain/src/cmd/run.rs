@@ -34,7 +34,7 @@ pub fn run(a: Args) -> Result<()> {
     let model = file.model()?;
     let mut table = loaded::tokenizer_table(&file)?;
     let tok = Tokenizer::build(&g, &mut table).map_err(|e| file.model_error(e))?;
-    let sc = a.sampling.session(&model);
+    let sc = a.sampling.session(&model)?;
     let mut arena = OwnedArena::new(model.arena_bytes_for(&sc)?);
     let mut session = Session::new(&model, arena.as_mut_slice(), sc)?;
     let mut sampler = Sampler::new(a.sampling.sampler())?;

@@ -1,0 +1,160 @@
+//! Kernel selection: one table of function pointers per instruction set.
+//!
+//! Every table computes bit for bit what the scalar reference computes (same integer sums,
+//! same float lanes and order), so logits do not depend on the table, only speed does.
+//! Row kernels take `out.len()` consecutive rows of `w` and write one dot per row.
+
+use crate::error::{Error, Result};
+use crate::quant::{scalar, BlockQ8K, BlockQ8_0};
+use half::f16;
+
+/// `out[r] = w_row(r) · x` over Q8_0 activations.
+pub type RowsQ8_0 = fn(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]);
+/// `out[r] = w_row(r) · x` over Q8_K activations.
+pub type RowsQ8K = fn(w: &[u8], x: &[BlockQ8K], out: &mut [f32]);
+/// `out[r] = w_row(r) · x` over f16 activations.
+pub type RowsF16 = fn(w: &[u8], x: &[f16], out: &mut [f32]);
+/// `out[r] = w_row(r) · x` over f32 activations.
+pub type RowsF32 = fn(w: &[u8], x: &[f32], out: &mut [f32]);
+
+/// The instruction sets mote has kernels for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Portable reference; runs everywhere.
+    Scalar,
+    /// x86-64 AVX2 + FMA + F16C.
+    Avx2,
+    /// aarch64 NEON without the dot-product extension (Cortex-A72, Raspberry Pi 4).
+    Neon,
+    /// aarch64 NEON with `sdot` (Cortex-A76, Raspberry Pi 5).
+    NeonDotprod,
+    /// Armv7E-M / Armv8-M DSP extension (SXTB16 + SMLAD), and A-profile Arm.
+    ArmDsp,
+}
+
+impl Backend {
+    pub const ALL: [Backend; 5] = [
+        Backend::Scalar,
+        Backend::Avx2,
+        Backend::Neon,
+        Backend::NeonDotprod,
+        Backend::ArmDsp,
+    ];
+
+    /// The name used by `MOTE_KERNELS` and the CLI.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Scalar => "scalar",
+            Backend::Avx2 => "avx2",
+            Backend::Neon => "neon",
+            Backend::NeonDotprod => "neon-dotprod",
+            Backend::ArmDsp => "arm-dsp",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Backend> {
+        Backend::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
+
+/// One instruction set's kernels.
+pub struct Kernels {
+    pub backend: Backend,
+    pub quantize_q8_0: fn(&[f32], &mut [BlockQ8_0]),
+    pub quantize_q8_k: fn(&[f32], &mut [BlockQ8K]),
+    /// Q4_0 rows in `ggml_vec_dot_q4_0_q8_0`'s lanes (matrices whose rows % 8 != 0).
+    pub q4_0: RowsQ8_0,
+    /// Q4_0 rows in the repacked-GEMV order (matrices whose rows % 8 == 0).
+    pub q4_0_repacked: RowsQ8_0,
+    pub q8_0: RowsQ8_0,
+    pub q6_k: RowsQ8K,
+    pub f16: RowsF16,
+    pub f32: RowsF32,
+}
+
+/// Apply a per-row dot to `out.len()` consecutive rows of `w`.
+#[inline(always)]
+pub fn each_row<X: ?Sized>(w: &[u8], x: &X, out: &mut [f32], dot: impl Fn(&[u8], &X) -> f32) {
+    if out.is_empty() {
+        return;
+    }
+    let rb = w.len() / out.len();
+    for (r, o) in w.chunks_exact(rb).zip(out.iter_mut()) {
+        *o = dot(r, x);
+    }
+}
+
+/// The scalar reference table.
+pub static SCALAR: Kernels = Kernels {
+    backend: Backend::Scalar,
+    quantize_q8_0: scalar::quantize_row_q8_0,
+    quantize_q8_k: scalar::quantize_row_q8_k,
+    q4_0: |w, x, out| each_row(w, x, out, scalar::vec_dot_q4_0_q8_0),
+    q4_0_repacked: |w, x, out| each_row(w, x, out, scalar::vec_dot_q4_0_q8_0_repacked),
+    q8_0: |w, x, out| each_row(w, x, out, scalar::vec_dot_q8_0_q8_0),
+    q6_k: |w, x, out| each_row(w, x, out, scalar::vec_dot_q6k_q8k),
+    f16: |w, x, out| each_row(w, x, out, scalar::vec_dot_f16),
+    f32: |w, x, out| each_row(w, x, out, scalar::vec_dot_f32),
+};
+
+impl Kernels {
+    /// The table for `backend`, if this CPU (and build) can run it.
+    pub fn get(backend: Backend) -> Option<&'static Kernels> {
+        match backend {
+            Backend::Scalar => Some(&SCALAR),
+            // Native tables register here.
+            _ => None,
+        }
+    }
+
+    /// The fastest table this CPU runs.
+    pub fn best() -> &'static Kernels {
+        [
+            Backend::Avx2,
+            Backend::NeonDotprod,
+            Backend::Neon,
+            Backend::ArmDsp,
+        ]
+        .into_iter()
+        .find_map(Kernels::get)
+        .unwrap_or(&SCALAR)
+    }
+
+    /// `None` → [`Kernels::best`]; a name → that table, or an error if unknown or
+    /// unsupported here.
+    pub fn select(name: Option<&str>) -> Result<&'static Kernels> {
+        match name {
+            None | Some("") | Some("auto") => Ok(Kernels::best()),
+            Some(n) => Backend::parse(n)
+                .and_then(Kernels::get)
+                .ok_or(Error::BadParameter),
+        }
+    }
+
+    /// The table named by the `MOTE_KERNELS` environment variable (e.g. `scalar` to force
+    /// the reference), else the best one.
+    #[cfg(feature = "std")]
+    pub fn from_env() -> Result<&'static Kernels> {
+        let v = std::env::var("MOTE_KERNELS").ok();
+        Kernels::select(v.as_deref())
+    }
+
+    /// Every table this CPU runs (for tests and benchmarks).
+    pub fn available() -> impl Iterator<Item = &'static Kernels> {
+        Backend::ALL.into_iter().filter_map(Kernels::get)
+    }
+}
+
+impl core::fmt::Debug for Kernels {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.backend.name())
+    }
+}
+
+impl PartialEq for Kernels {
+    fn eq(&self, other: &Self) -> bool {
+        self.backend == other.backend
+    }
+}
+
+impl Eq for Kernels {}
