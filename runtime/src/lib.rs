@@ -20,9 +20,12 @@ pub mod kernels;
 pub mod kv_cache;
 mod math;
 pub mod model;
+pub mod parallel;
 pub mod quant;
 pub mod sampler;
 pub mod session;
+#[cfg(feature = "std")]
+pub mod thread_pool;
 pub mod tokenizer;
 
 #[cfg(feature = "alloc")]

@@ -5,9 +5,10 @@
 
 use crate::arena::{region_bytes, Bump};
 use crate::error::{Error, Result};
-use crate::kernels::{matvec, rmsnorm, rope, silu_mul, softmax, Activations, Kernels};
+use crate::kernels::{matmul, rmsnorm, rope, silu_mul, softmax, Activations, Kernels};
 use crate::kv_cache::{KvStore, KvType};
 use crate::model::Model;
+use crate::parallel::{share, Disjoint, Parallel, SERIAL};
 use crate::quant::{scalar, BlockQ8K, BlockQ8_0, GgmlType, QK8_0, QK_K};
 use crate::sampler::{Candidate, Sampler};
 use half::f16;
@@ -18,16 +19,20 @@ pub struct SessionConfig {
     /// Positions the KV cache holds.
     pub ctx_len: usize,
     pub kv_type: KvType,
+    /// Positions evaluated per pass over the weights when several are known at once (a
+    /// prompt). 1 is the smallest arena; hosts use 32–64.
+    pub batch: usize,
     /// The kernel table; results are identical across tables, only speed differs.
     pub kernels: &'static Kernels,
 }
 
 impl SessionConfig {
-    /// `ctx_len` positions, an f32 KV cache and the fastest kernels this CPU runs.
+    /// `ctx_len` positions, an f32 KV cache, batch 1 and the fastest kernels this CPU runs.
     pub fn new(ctx_len: usize) -> Self {
         SessionConfig {
             ctx_len,
             kv_type: KvType::F32,
+            batch: 1,
             kernels: Kernels::best(),
         }
     }
@@ -39,14 +44,20 @@ impl SessionConfig {
     pub fn with_kernels(self, kernels: &'static Kernels) -> Self {
         SessionConfig { kernels, ..self }
     }
+
+    pub fn with_batch(self, batch: usize) -> Self {
+        SessionConfig { batch, ..self }
+    }
 }
 
 /// Element counts of every arena region, in carving order. `arena_bytes` and
 /// `Session::new` both derive from this one plan.
 struct Plan {
+    batch: usize,
     dim: usize,
     kv_dim: usize,
     hidden: usize,
+    width: usize,
     att: usize,
     vocab: usize,
     q8_0: usize,
@@ -60,7 +71,7 @@ struct Plan {
 impl Plan {
     fn new(m: &Model<'_>, sc: &SessionConfig) -> Result<Self> {
         let c = &m.config;
-        if sc.ctx_len == 0 || sc.ctx_len > 1 << 24 {
+        if sc.ctx_len == 0 || sc.ctx_len > 1 << 24 || sc.batch == 0 || sc.batch > 4096 {
             return Err(Error::BadParameter);
         }
         let width = c.dim.max(c.hidden);
@@ -68,9 +79,9 @@ impl Plan {
         let (mut q8_0, mut q8_k, mut f16) = (0, 0, 0);
         for ty in mats {
             match ty.traits().vec_dot_type {
-                GgmlType::Q8_0 => q8_0 = width / QK8_0,
-                GgmlType::Q8K => q8_k = width / QK_K,
-                GgmlType::F16 => f16 = width,
+                GgmlType::Q8_0 => q8_0 = sc.batch * (width / QK8_0),
+                GgmlType::Q8K => q8_k = sc.batch * (width / QK_K),
+                GgmlType::F16 => f16 = sc.batch * width,
                 _ => {}
             }
         }
@@ -80,9 +91,11 @@ impl Plan {
             .and_then(|n| n.checked_mul(c.kv_dim()))
             .ok_or(Error::BadParameter)?;
         Ok(Plan {
+            batch: sc.batch,
             dim: c.dim,
             kv_dim: c.kv_dim(),
             hidden: c.hidden,
+            width,
             att: c.n_heads * sc.ctx_len,
             vocab: c.vocab,
             q8_0,
@@ -96,9 +109,10 @@ impl Plan {
 
     fn bytes(&self) -> usize {
         let f = region_bytes::<f32>;
-        4 * f(self.dim)
-            + 2 * f(self.kv_dim)
-            + 2 * f(self.hidden)
+        let b = self.batch;
+        4 * f(b * self.dim)
+            + 2 * f(b * self.kv_dim)
+            + 2 * f(b * self.hidden)
             + f(self.att)
             + f(self.vocab)
             + region_bytes::<BlockQ8_0>(self.q8_0)
@@ -126,30 +140,33 @@ impl Model<'_> {
 }
 
 /// One conversation's state: activations, KV cache and the tokens evaluated so far.
+/// Buffers hold `batch` positions; `B` below is the number being evaluated.
 pub struct Session<'s, 'w> {
     model: &'s Model<'w>,
     kernels: &'static Kernels,
+    par: &'s dyn Parallel,
     ctx: usize,
+    batch: usize,
     pos: usize,
-    /// Residual stream `[dim]`.
+    /// Residual stream `[B][dim]`.
     x: &'s mut [f32],
-    /// Normed input / matvec output `[dim]`.
+    /// Normed input / matvec output `[B][dim]`.
     xb: &'s mut [f32],
-    /// Attention output, all heads `[dim]`.
+    /// Attention output, all heads `[B][dim]`.
     xb2: &'s mut [f32],
-    /// Query, all heads `[dim]`.
+    /// Query, all heads `[B][dim]`.
     q: &'s mut [f32],
-    /// This position's key `[kv_dim]`.
+    /// Keys of the positions being evaluated `[B][kv_dim]`.
     k: &'s mut [f32],
-    /// This position's value `[kv_dim]`.
+    /// Values of the positions being evaluated `[B][kv_dim]`.
     v: &'s mut [f32],
-    /// MLP gate `[hidden]`.
+    /// MLP gate `[B][hidden]`.
     hb: &'s mut [f32],
-    /// MLP up `[hidden]`.
+    /// MLP up `[B][hidden]`.
     hb2: &'s mut [f32],
     /// Attention scores `[n_heads][ctx]`.
     att: &'s mut [f32],
-    /// Output `[vocab]`.
+    /// Output of the last position `[vocab]`.
     logits: &'s mut [f32],
     acts: Activations<'s>,
     /// `[n_layers][ctx][kv_dim]` each.
@@ -162,24 +179,38 @@ pub struct Session<'s, 'w> {
 }
 
 impl<'s, 'w> Session<'s, 'w> {
-    /// Lay a session out in `arena` (64-byte aligned, at least `model.arena_bytes_for(sc)`).
+    /// Lay a session out in `arena` (64-byte aligned, at least `model.arena_bytes_for(sc)`),
+    /// running on the calling thread.
     pub fn new(model: &'s Model<'w>, arena: &'s mut [u8], sc: SessionConfig) -> Result<Self> {
+        Self::with_parallel(model, arena, sc, &SERIAL)
+    }
+
+    /// As [`Session::new`], splitting matrix rows and attention heads over `par`'s workers.
+    /// Logits do not depend on the number of workers.
+    pub fn with_parallel(
+        model: &'s Model<'w>,
+        arena: &'s mut [u8],
+        sc: SessionConfig,
+        par: &'s dyn Parallel,
+    ) -> Result<Self> {
         let p = Plan::new(model, &sc)?;
         let mut a = Bump::new(arena, p.bytes())?;
-        let x = a.take(p.dim);
-        let xb = a.take(p.dim);
-        let xb2 = a.take(p.dim);
-        let q = a.take(p.dim);
-        let k = a.take(p.kv_dim);
-        let v = a.take(p.kv_dim);
-        let hb = a.take(p.hidden);
-        let hb2 = a.take(p.hidden);
+        let b = p.batch;
+        let x = a.take(b * p.dim);
+        let xb = a.take(b * p.dim);
+        let xb2 = a.take(b * p.dim);
+        let q = a.take(b * p.dim);
+        let k = a.take(b * p.kv_dim);
+        let v = a.take(b * p.kv_dim);
+        let hb = a.take(b * p.hidden);
+        let hb2 = a.take(b * p.hidden);
         let att = a.take(p.att);
         let logits = a.take(p.vocab);
         let acts = Activations {
             q8_0: a.take(p.q8_0),
             q8_k: a.take(p.q8_k),
             f16: a.take(p.f16),
+            width: p.width,
         };
         let (key_cache, value_cache) = match p.kv_type {
             KvType::F32 => (KvStore::F32(a.take(p.kv)), KvStore::F32(a.take(p.kv))),
@@ -190,7 +221,9 @@ impl<'s, 'w> Session<'s, 'w> {
         Ok(Session {
             model,
             kernels: sc.kernels,
+            par,
             ctx: p.ctx,
+            batch: p.batch,
             pos: 0,
             x,
             xb,
@@ -212,6 +245,11 @@ impl<'s, 'w> Session<'s, 'w> {
 
     pub fn model(&self) -> &'s Model<'w> {
         self.model
+    }
+
+    /// The kernel table in use.
+    pub fn kernels(&self) -> &'static Kernels {
+        self.kernels
     }
 
     /// Positions the session holds.
@@ -249,10 +287,7 @@ impl<'s, 'w> Session<'s, 'w> {
         let old_pos = self.pos;
         self.tokens.copy_within(end..old_pos, start);
         self.pos = start;
-        for i in start..old_pos - count {
-            self.eval(self.tokens[i])?;
-        }
-        Ok(())
+        self.run_positions(old_pos - count)
     }
 
     /// Sample the next token from the current logits.
@@ -262,87 +297,229 @@ impl<'s, 'w> Session<'s, 'w> {
 
     /// Run `token` at the next position; returns its logits `[vocab]`.
     pub fn eval(&mut self, token: u32) -> Result<&[f32]> {
-        let m = self.model;
-        let c = &m.config;
-        let k = self.kernels;
-        if token as usize >= c.vocab {
-            return Err(Error::BadToken(token));
+        self.eval_batch(&[token])
+    }
+
+    /// Run `tokens` at the next positions, `batch` at a time; returns the logits of the
+    /// last one. Either all are evaluated or, on an error, none.
+    pub fn eval_batch(&mut self, tokens: &[u32]) -> Result<&[f32]> {
+        let vocab = self.model.config.vocab;
+        if let Some(&t) = tokens.iter().find(|&&t| t as usize >= vocab) {
+            return Err(Error::BadToken(t));
         }
-        if self.pos >= self.ctx {
+        let end = self.pos + tokens.len();
+        if end > self.ctx {
             return Err(Error::ContextFull);
         }
-        let pos = self.pos;
-        let (hd, kv_dim) = (c.head_dim, c.kv_dim());
-        let group = c.n_heads / c.n_kv_heads;
-        let scale = 1.0 / crate::math::sqrtf(hd as f32);
+        self.tokens[self.pos..end].copy_from_slice(tokens);
+        self.run_positions(end)?;
+        Ok(self.logits)
+    }
 
-        // Embedding: x = token_embd[token]  [dim]
+    /// Evaluate the tokens already stored at positions `pos..end`.
+    fn run_positions(&mut self, end: usize) -> Result<()> {
+        while self.pos < end {
+            let n = (end - self.pos).min(self.batch);
+            self.forward(n, self.pos + n == end);
+            self.pos += n;
+        }
+        Ok(())
+    }
+
+    /// The forward pass for the `n` tokens at positions `pos..pos + n`; the logits of the
+    /// last one when `logits`.
+    fn forward(&mut self, n: usize, logits: bool) {
+        let m = self.model;
+        let c = &m.config;
+        let (kern, par) = (self.kernels, self.par);
+        let pos0 = self.pos;
+        let (dim, hd, kv_dim, hidden) = (c.dim, c.head_dim, c.kv_dim(), c.hidden);
+        let ctx = self.ctx;
+
+        // Embedding: x_b = token_embd[token_b]  [B][dim]
         let e = &m.token_embd;
-        scalar::dequantize_row(e.ty, e.row(token as usize), self.x);
+        for b in 0..n {
+            let t = self.tokens[pos0 + b] as usize;
+            scalar::dequantize_row(e.ty, e.row(t), &mut self.x[b * dim..(b + 1) * dim]);
+        }
 
         for l in 0..c.n_layers {
             let w = m.layer(l);
 
-            // Attention: xb = rmsnorm(x); q, k, v = Wq·xb, Wk·xb, Wv·xb
-            rmsnorm(self.xb, self.x, w.attn_norm, c.rms_eps);
-            self.acts
-                .prepare_all(k, self.xb, &[w.wq.ty, w.wk.ty, w.wv.ty]);
-            matvec(k, &w.wq, self.xb, &self.acts, self.q);
-            matvec(k, &w.wk, self.xb, &self.acts, self.k);
-            matvec(k, &w.wv, self.xb, &self.acts, self.v);
-            rope(self.q, hd, c.rope_dims, pos, c.rope_base);
-            rope(self.k, hd, c.rope_dims, pos, c.rope_base);
+            // Attention: xb = rmsnorm(x); q, k, v = Wq·xb, Wk·xb, Wv·xb  [B][·]
+            for b in 0..n {
+                let xb = &mut self.xb[b * dim..(b + 1) * dim];
+                rmsnorm(xb, &self.x[b * dim..(b + 1) * dim], w.attn_norm, c.rms_eps);
+                self.acts
+                    .prepare_all(kern, b, xb, &[w.wq.ty, w.wk.ty, w.wv.ty]);
+            }
+            matmul(
+                par,
+                kern,
+                &mut [
+                    (&w.wq, &mut *self.q),
+                    (&w.wk, &mut *self.k),
+                    (&w.wv, &mut *self.v),
+                ],
+                n,
+                self.xb,
+                dim,
+                &self.acts,
+            );
 
-            // Cache this position's k, v at [l][pos]
-            let layer_base = l * self.ctx * kv_dim;
-            self.key_cache.write(layer_base + pos * kv_dim, self.k);
-            self.value_cache.write(layer_base + pos * kv_dim, self.v);
-
-            // Per head: softmax(q·K^T · scale) · V over positions 0..=pos (GQA: `group`
-            // query heads share one kv head). As llama.cpp without flash attention: the
-            // scores are `vec_dot`s rounded, then scaled (soft_max_ext's scale); each output
-            // dimension is a `vec_dot` over positions (V transposed).
-            for h in 0..c.n_heads {
-                let qh = &self.q[h * hd..(h + 1) * hd];
-                let kv_off = layer_base + (h / group) * hd;
-                let att = &mut self.att[h * self.ctx..h * self.ctx + pos + 1];
-                for (t, a) in att.iter_mut().enumerate() {
-                    *a = self.key_cache.dot(kv_off + t * kv_dim, qh) * scale;
-                }
-                softmax(att);
-                let out = &mut self.xb2[h * hd..(h + 1) * hd];
-                self.value_cache.weighted_sum(kv_off, kv_dim, att, out);
+            // RoPE, then cache each position's k, v at [l][pos]
+            let layer_base = l * ctx * kv_dim;
+            for b in 0..n {
+                let p = pos0 + b;
+                rope(
+                    &mut self.q[b * dim..(b + 1) * dim],
+                    hd,
+                    c.rope_dims,
+                    p,
+                    c.rope_base,
+                );
+                let kb = &mut self.k[b * kv_dim..(b + 1) * kv_dim];
+                rope(kb, hd, c.rope_dims, p, c.rope_base);
+                self.key_cache.write(layer_base + p * kv_dim, kb);
+                self.value_cache.write(
+                    layer_base + p * kv_dim,
+                    &self.v[b * kv_dim..(b + 1) * kv_dim],
+                );
             }
 
+            // Per head: softmax(q·K^T · scale) · V over positions 0..=p (GQA: `group` query
+            // heads share one kv head), heads split across workers.
+            attention(
+                par,
+                c,
+                &self.key_cache,
+                &self.value_cache,
+                self.q,
+                self.att,
+                self.xb2,
+                layer_base,
+                pos0,
+                n,
+                ctx,
+            );
+
             // x += Wo · attention
-            self.acts.prepare(k, self.xb2, w.wo.ty);
-            matvec(k, &w.wo, self.xb2, &self.acts, self.xb);
-            self.x
+            for b in 0..n {
+                self.acts
+                    .prepare(kern, b, &self.xb2[b * dim..(b + 1) * dim], w.wo.ty);
+            }
+            matmul(
+                par,
+                kern,
+                &mut [(&w.wo, &mut *self.xb)],
+                n,
+                self.xb2,
+                dim,
+                &self.acts,
+            );
+            self.x[..n * dim]
                 .iter_mut()
                 .zip(self.xb.iter())
                 .for_each(|(x, &d)| *x += d);
 
             // MLP: x += W_down · (silu(W_gate·xb) ⊙ W_up·xb), xb = rmsnorm(x)
-            rmsnorm(self.xb, self.x, w.ffn_norm, c.rms_eps);
-            self.acts.prepare_all(k, self.xb, &[w.w_gate.ty, w.w_up.ty]);
-            matvec(k, &w.w_gate, self.xb, &self.acts, self.hb);
-            matvec(k, &w.w_up, self.xb, &self.acts, self.hb2);
-            silu_mul(self.hb, self.hb2);
-            self.acts.prepare(k, self.hb, w.w_down.ty);
-            matvec(k, &w.w_down, self.hb, &self.acts, self.xb);
-            self.x
+            for b in 0..n {
+                let xb = &mut self.xb[b * dim..(b + 1) * dim];
+                rmsnorm(xb, &self.x[b * dim..(b + 1) * dim], w.ffn_norm, c.rms_eps);
+                self.acts
+                    .prepare_all(kern, b, xb, &[w.w_gate.ty, w.w_up.ty]);
+            }
+            matmul(
+                par,
+                kern,
+                &mut [(&w.w_gate, &mut *self.hb), (&w.w_up, &mut *self.hb2)],
+                n,
+                self.xb,
+                dim,
+                &self.acts,
+            );
+            for b in 0..n {
+                let hb = &mut self.hb[b * hidden..(b + 1) * hidden];
+                silu_mul(hb, &self.hb2[b * hidden..(b + 1) * hidden]);
+                self.acts.prepare(kern, b, hb, w.w_down.ty);
+            }
+            matmul(
+                par,
+                kern,
+                &mut [(&w.w_down, &mut *self.xb)],
+                n,
+                self.hb,
+                hidden,
+                &self.acts,
+            );
+            self.x[..n * dim]
                 .iter_mut()
                 .zip(self.xb.iter())
                 .for_each(|(x, &d)| *x += d);
         }
 
-        // Head: logits = W_out · rmsnorm(x)  [vocab]
-        rmsnorm(self.xb, self.x, m.output_norm, c.rms_eps);
-        self.acts.prepare(k, self.xb, m.output.ty);
-        matvec(k, &m.output, self.xb, &self.acts, self.logits);
-
-        self.tokens[pos] = token;
-        self.pos += 1;
-        Ok(self.logits)
+        if logits {
+            // Head: logits = W_out · rmsnorm(x_last)  [vocab]
+            let last = &self.x[(n - 1) * dim..n * dim];
+            rmsnorm(&mut self.xb[..dim], last, m.output_norm, c.rms_eps);
+            self.acts.prepare(kern, 0, &self.xb[..dim], m.output.ty);
+            matmul(
+                par,
+                kern,
+                &mut [(&m.output, &mut *self.logits)],
+                1,
+                self.xb,
+                dim,
+                &self.acts,
+            );
+        }
     }
+}
+
+/// Attention for positions `pos0..pos0 + n` of one layer, heads split across workers.
+/// As llama.cpp without flash attention: the scores are `vec_dot`s rounded, then scaled
+/// (soft_max_ext's scale); each output dimension is a `vec_dot` over positions (V
+/// transposed).
+#[allow(clippy::too_many_arguments)]
+fn attention(
+    par: &dyn Parallel,
+    c: &crate::config::Config,
+    keys: &KvStore<'_>,
+    values: &KvStore<'_>,
+    q: &[f32],
+    att: &mut [f32],
+    out: &mut [f32],
+    layer_base: usize,
+    pos0: usize,
+    n: usize,
+    ctx: usize,
+) {
+    let (dim, hd, kv_dim) = (c.dim, c.head_dim, c.kv_dim());
+    let group = c.n_heads / c.n_kv_heads;
+    let scale = 1.0 / crate::math::sqrtf(hd as f32);
+    let att = Disjoint::new(att);
+    let out = Disjoint::new(&mut out[..n * dim]);
+    let threads = par.threads();
+    par.run(&|t| {
+        for h in share(c.n_heads, t, threads, 1) {
+            let kv_off = layer_base + (h / group) * hd;
+            for b in 0..n {
+                let p = pos0 + b;
+                let qh = &q[b * dim + h * hd..b * dim + (h + 1) * hd];
+                // SAFETY: head `h` belongs to worker `t` alone; its score row and its output
+                // slice of every position are touched by no other worker.
+                let (a, o) = unsafe {
+                    (
+                        att.slice(h * ctx..h * ctx + p + 1),
+                        out.slice(b * dim + h * hd..b * dim + (h + 1) * hd),
+                    )
+                };
+                for (i, s) in a.iter_mut().enumerate() {
+                    *s = keys.dot(kv_off + i * kv_dim, qh) * scale;
+                }
+                softmax(a);
+                values.weighted_sum(kv_off, kv_dim, a, o);
+            }
+        }
+    });
 }

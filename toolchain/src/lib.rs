@@ -1,5 +1,6 @@
 //! Host library behind the `mote` CLI.
 
+pub mod bench;
 pub mod error;
 pub mod gguf;
 pub mod import;

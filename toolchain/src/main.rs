@@ -19,6 +19,8 @@ enum Command {
     Run(cmd::run::Args),
     /// Chat with a GGUF model in ChatML on stdin/stdout.
     Chat(cmd::chat::Args),
+    /// Measure prompt and generation tokens/s (optionally against llama-bench).
+    Bench(cmd::bench::Args),
     /// Print the token ids of a text as a JSON array.
     Tokenize(cmd::tokenize::Args),
     /// Convert another format into a GGUF model.
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd::run::run(a),
         Command::Chat(a) => cmd::chat::run(a),
         Command::Tokenize(a) => cmd::tokenize::run(a),
+        Command::Bench(a) => cmd::bench::run(a),
         Command::Import(i) => cmd::import::run(i),
         Command::InitRandom(a) => cmd::init_random::run(a),
     };

@@ -1,5 +1,6 @@
 //! One module per `mote` verb.
 
+pub mod bench;
 pub mod chat;
 pub mod import;
 pub mod init_random;

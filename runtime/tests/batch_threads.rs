@@ -1,0 +1,103 @@
+//! Batched prompts and worker threads change speed, never results: the logits of a prompt
+//! evaluated in batches on N threads equal, bit for bit, those of one token at a time on one.
+
+use mote_runtime::parallel::Parallel;
+use mote_runtime::sampler::argmax;
+use mote_runtime::thread_pool::ThreadPool;
+use mote_runtime::{Gguf, KvType, Model, OwnedArena, Session, SessionConfig};
+use std::path::PathBuf;
+
+fn bytes(name: &str) -> Vec<u8> {
+    let dir = std::env::var("MOTE_REFERENCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference")
+        });
+    std::fs::read(dir.join(name)).unwrap()
+}
+
+/// Prompt logits, then 12 greedy steps: every logit vector, as bits.
+fn run(
+    model: &Model<'_>,
+    sc: SessionConfig,
+    par: Option<&dyn Parallel>,
+    prompt: &[u32],
+    batched: bool,
+) -> Vec<Vec<u32>> {
+    let mut arena = OwnedArena::new(model.arena_bytes_for(&sc).unwrap());
+    let mut s = match par {
+        Some(p) => Session::with_parallel(model, arena.as_mut_slice(), sc, p).unwrap(),
+        None => Session::new(model, arena.as_mut_slice(), sc).unwrap(),
+    };
+    let bits = |l: &[f32]| l.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let mut out = Vec::new();
+    if batched {
+        out.push(bits(s.eval_batch(prompt).unwrap()));
+    } else {
+        let mut last = Vec::new();
+        for &t in prompt {
+            last = bits(s.eval(t).unwrap());
+        }
+        out.push(last);
+    }
+    for _ in 0..12 {
+        let next = argmax(s.logits());
+        out.push(bits(s.eval(next).unwrap()));
+    }
+    out
+}
+
+#[test]
+fn batches_and_threads_do_not_change_logits() {
+    let pool2 = ThreadPool::new(2).unwrap();
+    let pool3 = ThreadPool::new(3).unwrap();
+    let prompt: Vec<u32> = (0..45).map(|i| (i * 37 + 11) % 500 + 5).collect();
+    for file in [
+        "ref-tiny-q4_0.gguf",
+        "ref-small-tied-q4_0.gguf",
+        "ref-small-tied-f16.gguf",
+        "ref-tiny-q8_0.gguf",
+    ] {
+        let data = bytes(file);
+        let g = Gguf::parse(&data).unwrap();
+        let model = Model::load(&g).unwrap();
+        for kv in [KvType::F32, KvType::F16] {
+            let sc = SessionConfig::new(128).with_kv_type(kv);
+            let want = run(&model, sc, None, &prompt, false);
+            for (batch, par) in [
+                (1, Some(&pool2 as &dyn Parallel)),
+                (8, None),
+                (7, Some(&pool3)),
+                (64, Some(&pool2)),
+            ] {
+                let got = run(&model, sc.with_batch(batch), par, &prompt, true);
+                let threads = par.map_or(1, |p| p.threads());
+                assert!(
+                    got == want,
+                    "{file} {kv:?}: batch {batch} on {threads} threads changed the logits"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_batch_that_does_not_fit_changes_nothing() {
+    let data = bytes("ref-tiny-q8_0.gguf");
+    let g = Gguf::parse(&data).unwrap();
+    let model = Model::load(&g).unwrap();
+    let sc = SessionConfig::new(16).with_batch(4);
+    let mut arena = OwnedArena::new(model.arena_bytes_for(&sc).unwrap());
+    let mut s = Session::new(&model, arena.as_mut_slice(), sc).unwrap();
+    s.eval_batch(&[1, 2, 3, 4, 5, 6]).unwrap();
+    assert_eq!(
+        s.eval_batch(&[7; 11]).err(),
+        Some(mote_runtime::Error::ContextFull)
+    );
+    assert_eq!(
+        s.eval_batch(&[7, 9999]).err(),
+        Some(mote_runtime::Error::BadToken(9999))
+    );
+    assert_eq!(s.pos(), 6);
+    assert_eq!(s.tokens(), &[1, 2, 3, 4, 5, 6]);
+}

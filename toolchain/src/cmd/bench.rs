@@ -1,0 +1,178 @@
+//! `mote bench`: prompt and generation tokens/s, optionally side by side with llama-bench.
+
+use super::loaded::KvArg;
+use anyhow::{Context, Result};
+use clap::Args as ClapArgs;
+use mote_runtime::kernels::Kernels;
+use mote_runtime::parallel::Parallel;
+use mote_runtime::thread_pool::ThreadPool;
+use mote_runtime::{KvType, OwnedArena, SessionConfig};
+use mote_toolchain::bench::{llama_bench, MoteBench, Samples, Test};
+use mote_toolchain::model_file::ModelFile;
+use std::path::PathBuf;
+
+#[derive(ClapArgs)]
+pub struct Args {
+    /// GGUF model to measure.
+    model: PathBuf,
+    /// Thread counts to test, comma-separated.
+    #[arg(short = 't', long, value_delimiter = ',', default_value = "1")]
+    threads: Vec<usize>,
+    /// Prompt tokens per prompt-processing test (0 skips it).
+    #[arg(short = 'p', long = "n-prompt", default_value_t = 512)]
+    n_prompt: usize,
+    /// Generated tokens per generation test (0 skips it).
+    #[arg(short = 'n', long = "n-gen", default_value_t = 128)]
+    n_gen: usize,
+    /// Repetitions of each test.
+    #[arg(short = 'r', long, default_value_t = 5)]
+    reps: usize,
+    /// Positions per pass over the weights when processing a prompt.
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// KV cache type (llama-bench's default is f16).
+    #[arg(long, value_enum, default_value_t = KvArg::F16)]
+    kv_type: KvArg,
+    /// One JSON object per test, with llama-bench's jsonl fields.
+    #[arg(long)]
+    json: bool,
+    /// Path to llama.cpp's llama-bench: run it on the same file and settings, interleaved
+    /// repetition by repetition, and print the ratio.
+    #[arg(long)]
+    vs_llama_bench: Option<PathBuf>,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let file = ModelFile::open(&a.model)?;
+    let model = file.model()?;
+    let kernels = Kernels::from_env()
+        .map_err(|_| anyhow::anyhow!("MOTE_KERNELS names no kernel table this CPU runs"))?;
+    let (kv, kv_name) = match a.kv_type {
+        KvArg::F32 => (KvType::F32, "f32"),
+        KvArg::F16 => (KvType::F16, "f16"),
+    };
+    let base = SessionConfig::new(1)
+        .with_kv_type(kv)
+        .with_kernels(kernels)
+        .with_batch(a.batch);
+    let mut tests = Vec::new();
+    for &threads in &a.threads {
+        if a.n_prompt > 0 {
+            tests.push(Test {
+                n_prompt: a.n_prompt,
+                n_gen: 0,
+                threads,
+            });
+        }
+        if a.n_gen > 0 {
+            tests.push(Test {
+                n_prompt: 0,
+                n_gen: a.n_gen,
+                threads,
+            });
+        }
+    }
+    let c = &model.config;
+    let params = (model.weight_bytes() as f64, n_params(&model));
+    let label = format!("llama {}L {}d {}", c.n_layers, c.dim, type_name(&model));
+    if !a.json {
+        eprintln!(
+            "{}: {:.2} MiB weights, {:.2} M params, kernels {}, arena {:.2} MiB for ctx {} (kv {kv_name}, batch {})",
+            a.model.display(),
+            params.0 / 1048576.0,
+            params.1 as f64 / 1e6,
+            kernels.backend.name(),
+            model.arena_bytes_for(&MoteBench::config(base, &tests[0]))? as f64 / 1048576.0,
+            tests[0].tokens(),
+            a.batch
+        );
+        if a.vs_llama_bench.is_some() {
+            println!("| model | threads | test | mote t/s (median, min–max) | llama.cpp t/s (median, min–max) | ratio |");
+            println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+        } else {
+            println!(
+                "| model | size | params | kernels | threads | test | t/s (median) | min – max |"
+            );
+            println!("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |");
+        }
+    }
+
+    for test in &tests {
+        let pool = ThreadPool::new(test.threads).context("starting worker threads")?;
+        let sc = MoteBench::config(base, test);
+        let mut arena = OwnedArena::new(model.arena_bytes_for(&sc)?);
+        let par: &dyn Parallel = &pool;
+        let mut bench = MoteBench::new(&model, sc, par, &mut arena)?;
+        bench.run(test)?; // warm-up, as llama-bench does
+        let (mut ours, mut theirs) = (Samples::default(), Samples::default());
+        for _ in 0..a.reps {
+            ours.0.push(bench.run(test)?);
+            if let Some(bin) = &a.vs_llama_bench {
+                theirs.0.push(llama_bench(bin, &a.model, test, kv_name)?);
+            }
+        }
+        if a.json {
+            let v = serde_json::json!({
+                "model_filename": a.model.display().to_string(),
+                "model_type": label,
+                "model_size": model.weight_bytes(),
+                "model_n_params": params.1,
+                "backends": "CPU",
+                "kernels": kernels.backend.name(),
+                "n_batch": a.batch,
+                "n_threads": test.threads,
+                "type_k": kv_name,
+                "type_v": kv_name,
+                "n_prompt": test.n_prompt,
+                "n_gen": test.n_gen,
+                "avg_ns": (test.tokens() as f64 / ours.mean() * 1e9) as u64,
+                "avg_ts": ours.mean(),
+                "stddev_ts": ours.stddev(),
+                "median_ts": ours.median(),
+                "min_ts": ours.min(),
+                "max_ts": ours.max(),
+                "samples_ns": ours.0.iter().map(|ts| (test.tokens() as f64 / ts * 1e9) as u64).collect::<Vec<_>>(),
+                "samples_ts": ours.0,
+                "llama_bench_samples_ts": theirs.0,
+            });
+            println!("{v}");
+        } else if a.vs_llama_bench.is_some() {
+            println!(
+                "| {label} | {} | {} | {:.1} ({:.1}–{:.1}) | {:.1} ({:.1}–{:.1}) | {:.2}× |",
+                test.threads,
+                test.name(),
+                ours.median(),
+                ours.min(),
+                ours.max(),
+                theirs.median(),
+                theirs.min(),
+                theirs.max(),
+                ours.median() / theirs.median()
+            );
+        } else {
+            println!(
+                "| {label} | {:.2} MiB | {:.2} M | {} | {} | {} | {:.2} | {:.2} – {:.2} |",
+                params.0 / 1048576.0,
+                params.1 as f64 / 1e6,
+                kernels.backend.name(),
+                test.threads,
+                test.name(),
+                ours.median(),
+                ours.min(),
+                ours.max()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn n_params(model: &mote_runtime::Model<'_>) -> u64 {
+    let c = &model.config;
+    let per_layer = 2 * c.dim + 2 * c.dim * c.dim + 2 * c.dim * c.kv_dim() + 3 * c.dim * c.hidden;
+    let head = if model.tied { 0 } else { c.vocab * c.dim };
+    (c.n_layers * per_layer + c.vocab * c.dim + head + c.dim) as u64
+}
+
+fn type_name(model: &mote_runtime::Model<'_>) -> &'static str {
+    model.layer(0).wq.ty.traits().name
+}
