@@ -102,13 +102,13 @@ fn run_prints_only_generated_text() {
     let p = p.to_str().unwrap();
     let (json, _) = ok(
         &[
-            "run", p, "--prompt", "Hello", "-t", "0", "-n", "12", "--json",
+            "run", p, "--prompt", "Hello", "--temp", "0", "-n", "12", "--json",
         ],
         None,
     );
     let v: Value = serde_json::from_str(json.trim()).unwrap();
     let (text, _) = ok(
-        &["run", p, "--prompt", "Hello", "-t", "0", "-n", "12"],
+        &["run", p, "--prompt", "Hello", "--temp", "0", "-n", "12"],
         None,
     );
     assert_eq!(text, format!("{}\n", v["text"].as_str().unwrap()));
@@ -167,7 +167,7 @@ fn chat_survives_a_full_context_and_end_of_input() {
             "96",
             "--max-reply",
             "24",
-            "-t",
+            "--temp",
             "0.7",
         ],
         Some(input),

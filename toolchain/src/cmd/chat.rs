@@ -33,8 +33,9 @@ pub fn run(a: Args) -> Result<()> {
     let mut table = loaded::tokenizer_table(&file)?;
     let tok = Tokenizer::build(&g, &mut table).map_err(|e| file.model_error(e))?;
     let sc = a.sampling.session(&model)?;
+    let pool = a.sampling.pool()?;
     let mut arena = OwnedArena::new(model.arena_bytes_for(&sc)?);
-    let session = Session::new(&model, arena.as_mut_slice(), sc)?;
+    let session = Session::with_parallel(&model, arena.as_mut_slice(), sc, &pool)?;
     let sampler = Sampler::new(a.sampling.sampler())?;
     let mut ids = vec![0u32; sc.ctx_len.max(MAX_MESSAGE + 64)];
     let mut text = vec![0u8; MAX_MESSAGE + 16];

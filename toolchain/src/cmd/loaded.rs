@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Args as ClapArgs, ValueEnum};
 use mote_runtime::kernels::Kernels;
+use mote_runtime::thread_pool::ThreadPool;
 use mote_runtime::tokenizer::Tokenizer;
 use mote_runtime::{KvType, Model, SamplerConfig, SessionConfig};
 use mote_toolchain::model_file::ModelFile;
@@ -18,7 +19,7 @@ pub enum KvArg {
 #[derive(ClapArgs, Clone)]
 pub struct SamplingArgs {
     /// Sampling temperature; 0 is greedy (exact argmax).
-    #[arg(long, short = 't', default_value_t = 0.8)]
+    #[arg(long, visible_alias = "temp", default_value_t = 0.8)]
     pub temperature: f32,
     /// Keep only the K most likely tokens (0 = off).
     #[arg(long, default_value_t = 40)]
@@ -38,6 +39,12 @@ pub struct SamplingArgs {
     /// Context length of the session (default: the model's).
     #[arg(long, short = 'c')]
     pub ctx: Option<usize>,
+    /// Worker threads (default: every core).
+    #[arg(long, short = 't')]
+    pub threads: Option<usize>,
+    /// Prompt positions evaluated per pass over the weights.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
     /// KV cache element type.
     #[arg(long, value_enum, default_value_t = KvArg::F32)]
     pub kv_type: KvArg,
@@ -73,7 +80,16 @@ impl SamplingArgs {
         let ctx = self.ctx.unwrap_or(model.config.ctx_len);
         Ok(SessionConfig::new(ctx)
             .with_kv_type(kv_type)
-            .with_kernels(kernels))
+            .with_kernels(kernels)
+            .with_batch(self.batch))
+    }
+
+    /// The worker pool to run on.
+    pub fn pool(&self) -> Result<ThreadPool> {
+        let n = self
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        Ok(ThreadPool::new(n.max(1))?)
     }
 }
 

@@ -35,8 +35,9 @@ pub fn run(a: Args) -> Result<()> {
     let mut table = loaded::tokenizer_table(&file)?;
     let tok = Tokenizer::build(&g, &mut table).map_err(|e| file.model_error(e))?;
     let sc = a.sampling.session(&model)?;
+    let pool = a.sampling.pool()?;
     let mut arena = OwnedArena::new(model.arena_bytes_for(&sc)?);
-    let mut session = Session::new(&model, arena.as_mut_slice(), sc)?;
+    let mut session = Session::with_parallel(&model, arena.as_mut_slice(), sc, &pool)?;
     let mut sampler = Sampler::new(a.sampling.sampler())?;
 
     let prompt_ids = match &a.prompt {
@@ -57,9 +58,7 @@ pub fn run(a: Args) -> Result<()> {
     }
 
     let t0 = Instant::now();
-    for &id in &prompt_ids {
-        session.eval(id)?;
-    }
+    session.eval_batch(&prompt_ids)?;
     let t_prompt = t0.elapsed();
 
     let mut out = std::io::stdout().lock();
