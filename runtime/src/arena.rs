@@ -25,6 +25,8 @@ pub(crate) unsafe trait Pod: Copy {}
 unsafe impl Pod for f32 {}
 // SAFETY: plain numbers; every bit pattern is a value.
 unsafe impl Pod for u32 {}
+// SAFETY: plain numbers; every bit pattern is a value.
+unsafe impl Pod for i8 {}
 // SAFETY: `f16` is a transparent `u16`.
 unsafe impl Pod for f16 {}
 // SAFETY: `{f16, [i8; 32]}`, repr(C), 34 bytes, no padding (size asserted in blocks.rs).

@@ -16,21 +16,40 @@ pub enum KvType {
     F32,
     /// Half the memory; what microcontrollers use.
     F16,
+    /// 8-bit values with an f16 scale per block of 32 within each head (the last block of
+    /// a head may be shorter): about a quarter of f32's memory.
+    Q8,
 }
 
-impl KvType {
-    pub fn bytes(self) -> usize {
-        match self {
-            KvType::F32 => 4,
-            KvType::F16 => 2,
-        }
-    }
+/// Values per scale in the Q8 cache.
+pub const Q8_BLOCK: usize = 32;
+
+/// Q8 scale blocks per head of `head_dim` values.
+pub const fn q8_blocks_per_head(head_dim: usize) -> usize {
+    head_dim.div_ceil(Q8_BLOCK)
 }
 
 /// K or V storage: `[n_layers][ctx][kv_dim]`.
 pub enum KvStore<'s> {
     F32(&'s mut [f32]),
     F16(&'s mut [f16]),
+    Q8 {
+        /// `[n_layers][ctx][kv_dim]`
+        q: &'s mut [i8],
+        /// `[n_layers][ctx][n_kv_heads][blocks per head]`
+        d: &'s mut [f16],
+        head_dim: usize,
+    },
+}
+
+/// Quantize `x` (one block) to `q` with scale `amax/127`, rounding half to even.
+fn q8_block(x: &[f32], q: &mut [i8]) -> f16 {
+    let amax = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let id = if amax > 0.0 { 127.0 / amax } else { 0.0 };
+    for (o, &v) in q.iter_mut().zip(x) {
+        *o = crate::quant::scalar::nearest_int(v * id).clamp(-127, 127) as i8;
+    }
+    f16::from_f32(amax / 127.0)
 }
 
 /// `x` as ggml rounds an f32 operand for an f16 dot product.
@@ -49,6 +68,20 @@ impl KvStore<'_> {
                     *d = f16::from_f32(v);
                 }
             }
+            KvStore::Q8 { q, d, head_dim } => {
+                let bph = q8_blocks_per_head(*head_dim);
+                for (h, x) in row.chunks_exact(*head_dim).enumerate() {
+                    let at = index + h * *head_dim;
+                    let scales = &mut d[(at / *head_dim) * bph..][..bph];
+                    for ((xb, qb), sc) in x
+                        .chunks(Q8_BLOCK)
+                        .zip(q[at..at + *head_dim].chunks_mut(Q8_BLOCK))
+                        .zip(scales)
+                    {
+                        *sc = q8_block(xb, qb);
+                    }
+                }
+            }
         }
     }
 
@@ -62,6 +95,16 @@ impl KvStore<'_> {
                 let k = &s[index..index + q.len()];
                 ggml_dot_f16(q.len(), |i| k[i].to_f32(), |i| round_f16(q[i]))
             }
+            KvStore::Q8 { q: kq, d, head_dim } => {
+                let scales = &d[(index / *head_dim) * q8_blocks_per_head(*head_dim)..];
+                let k = &kq[index..index + q.len()];
+                let mut sum = 0.0f32;
+                for ((kb, qb), sc) in k.chunks(Q8_BLOCK).zip(q.chunks(Q8_BLOCK)).zip(scales) {
+                    let dot: f32 = kb.iter().zip(qb).map(|(&a, &b)| a as f32 * b).sum();
+                    sum += sc.to_f32() * dot;
+                }
+                sum
+            }
         }
     }
 
@@ -71,6 +114,25 @@ impl KvStore<'_> {
     /// past the last position with weight 0, so the sum runs over `w.len()` rounded up to a
     /// whole `vec_dot` step (32) with zeros, and never reaches the leftover loop.
     pub fn weighted_sum(&self, index: usize, stride: usize, w: &[f32], out: &mut [f32]) {
+        if let KvStore::Q8 { q, d, head_dim } = self {
+            // No ggml counterpart to mirror: accumulate position by position.
+            let bph = q8_blocks_per_head(*head_dim);
+            out.fill(0.0);
+            for (t, &wt) in w.iter().enumerate() {
+                let at = index + t * stride;
+                let scales = &d[(at / *head_dim) * bph..][..bph];
+                let row = &q[at..at + out.len()];
+                for ((ob, qb), sc) in out
+                    .chunks_mut(Q8_BLOCK)
+                    .zip(row.chunks(Q8_BLOCK))
+                    .zip(scales)
+                {
+                    let c = wt * sc.to_f32();
+                    ob.iter_mut().zip(qb).for_each(|(o, &v)| *o += c * v as f32);
+                }
+            }
+            return;
+        }
         let n = w.len();
         let padded = n.div_ceil(F32_STEP) * F32_STEP;
         let wt = |t: usize| if t < n { w[t] } else { 0.0 };
@@ -96,6 +158,7 @@ impl KvStore<'_> {
                     };
                     ggml_dot_f16(padded, v, |t| round_f16(wt(t)))
                 }
+                KvStore::Q8 { .. } => 0.0, // handled above
             };
         }
     }

@@ -6,7 +6,7 @@
 use crate::arena::{region_bytes, Bump};
 use crate::error::{Error, Result};
 use crate::kernels::{matmul, rmsnorm, rope, silu_mul, softmax, Activations, Kernels};
-use crate::kv_cache::{KvStore, KvType};
+use crate::kv_cache::{q8_blocks_per_head, KvStore, KvType};
 use crate::model::Model;
 use crate::parallel::{share, Disjoint, Parallel, SERIAL};
 use crate::quant::{scalar, BlockQ8K, BlockQ8_0, GgmlType, QK8_0, QK_K};
@@ -64,7 +64,10 @@ struct Plan {
     q8_k: usize,
     f16: usize,
     kv: usize,
+    /// Q8 cache scales `[n_layers][ctx][n_kv_heads][blocks per head]`.
+    kv_scales: usize,
     kv_type: KvType,
+    head_dim: usize,
     ctx: usize,
 }
 
@@ -102,7 +105,9 @@ impl Plan {
             q8_k,
             f16,
             kv,
+            kv_scales: c.n_layers * sc.ctx_len * c.n_kv_heads * q8_blocks_per_head(c.head_dim),
             kv_type: sc.kv_type,
+            head_dim: c.head_dim,
             ctx: sc.ctx_len,
         })
     }
@@ -121,6 +126,7 @@ impl Plan {
             + 2 * match self.kv_type {
                 KvType::F32 => region_bytes::<f32>(self.kv),
                 KvType::F16 => region_bytes::<f16>(self.kv),
+                KvType::Q8 => region_bytes::<i8>(self.kv) + region_bytes::<f16>(self.kv_scales),
             }
             + region_bytes::<Candidate>(self.vocab)
             + region_bytes::<u32>(self.ctx)
@@ -215,6 +221,22 @@ impl<'s, 'w> Session<'s, 'w> {
         let (key_cache, value_cache) = match p.kv_type {
             KvType::F32 => (KvStore::F32(a.take(p.kv)), KvStore::F32(a.take(p.kv))),
             KvType::F16 => (KvStore::F16(a.take(p.kv)), KvStore::F16(a.take(p.kv))),
+            KvType::Q8 => {
+                let head_dim = p.head_dim;
+                let k = KvStore::Q8 {
+                    q: a.take(p.kv),
+                    d: a.take(p.kv_scales),
+                    head_dim,
+                };
+                (
+                    k,
+                    KvStore::Q8 {
+                        q: a.take(p.kv),
+                        d: a.take(p.kv_scales),
+                        head_dim,
+                    },
+                )
+            }
         };
         let candidates = a.take(p.vocab);
         let tokens = a.take(p.ctx);
