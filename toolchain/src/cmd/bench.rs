@@ -6,7 +6,7 @@ use clap::Args as ClapArgs;
 use mote_runtime::kernels::Kernels;
 use mote_runtime::parallel::Parallel;
 use mote_runtime::thread_pool::ThreadPool;
-use mote_runtime::{KvType, OwnedArena, SessionConfig};
+use mote_runtime::{OwnedArena, SessionConfig};
 use mote_toolchain::bench::{llama_bench, MoteBench, Samples, Test};
 use mote_toolchain::model_file::ModelFile;
 use std::path::PathBuf;
@@ -47,9 +47,12 @@ pub fn run(a: Args) -> Result<()> {
     let model = file.model()?;
     let kernels = Kernels::from_env()
         .map_err(|_| anyhow::anyhow!("MOTE_KERNELS names no kernel table this CPU runs"))?;
-    let (kv, kv_name) = match a.kv_type {
-        KvArg::F32 => (KvType::F32, "f32"),
-        KvArg::F16 => (KvType::F16, "f16"),
+    let kv = a.kv_type.kv_type();
+    // llama-bench's name for the comparable cache type.
+    let kv_name = match a.kv_type {
+        KvArg::F32 => "f32",
+        KvArg::F16 => "f16",
+        KvArg::Q8 => "q8_0",
     };
     let base = SessionConfig::new(1)
         .with_kv_type(kv)

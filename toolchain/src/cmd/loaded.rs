@@ -13,6 +13,18 @@ use std::path::Path;
 pub enum KvArg {
     F32,
     F16,
+    /// 8-bit values with a scale per 32 (about a quarter of f32's memory).
+    Q8,
+}
+
+impl KvArg {
+    pub fn kv_type(self) -> KvType {
+        match self {
+            KvArg::F32 => KvType::F32,
+            KvArg::F16 => KvType::F16,
+            KvArg::Q8 => KvType::Q8,
+        }
+    }
 }
 
 /// Sampling and session options.
@@ -73,10 +85,7 @@ impl SamplingArgs {
                     .join(", ")
             )
         })?;
-        let kv_type = match self.kv_type {
-            KvArg::F32 => KvType::F32,
-            KvArg::F16 => KvType::F16,
-        };
+        let kv_type = self.kv_type.kv_type();
         let ctx = self.ctx.unwrap_or(model.config.ctx_len);
         Ok(SessionConfig::new(ctx)
             .with_kv_type(kv_type)
