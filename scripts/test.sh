@@ -1,20 +1,41 @@
 #!/usr/bin/env bash
-# The test suite: formatting, lints, every workspace test, and the no_std builds.
+# The test suite: formatting, lints, the no_std builds, every workspace test on the host,
+# and mote-runtime's tests (kernels and goldens included) on aarch64 and armv7 under QEMU
+# user mode. A missing emulator or cross linker fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mkdir -p target
+log=target/test.log
+: > "$log"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p mote-runtime --all-targets --target aarch64-unknown-linux-gnu -- -D warnings
+cargo clippy -p mote-runtime --all-targets --target armv7-unknown-linux-gnueabihf -- -D warnings
+
 echo "== no_std builds of mote-runtime"
 for target in thumbv7em-none-eabihf thumbv8m.main-none-eabihf aarch64-unknown-none; do
     cargo build -p mote-runtime --no-default-features --target "$target" --release
 done
-echo "== cargo test"
-cargo test --workspace 2>&1 | tee target/test.log
+
+run() { "$@" 2>&1 | tee -a "$log"; }
+
+echo "== cargo test (host)"
+run cargo test --workspace
+
+echo "== mote-runtime on aarch64, Cortex-A72 (NEON without dotprod) under qemu-aarch64"
+MOTE_EXPECT_DOTPROD=0 run cargo test -p mote-runtime --target aarch64-unknown-linux-gnu
+echo "== mote-runtime on aarch64, -cpu max (NEON with dotprod) under qemu-aarch64"
+MOTE_EXPECT_DOTPROD=1 \
+CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu max" \
+    run cargo test -p mote-runtime --target aarch64-unknown-linux-gnu
+echo "== mote-runtime on armv7 (DSP) under qemu-arm"
+run cargo test -p mote-runtime --target armv7-unknown-linux-gnueabihf
+
 # One closing line for the whole run.
-passed=$(grep -Eo '[0-9]+ passed' target/test.log | awk '{s+=$1} END {print s+0}')
-failed=$(grep -Eo '[0-9]+ failed' target/test.log | awk '{s+=$1} END {print s+0}')
+passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -5,6 +5,8 @@ use crate::gguf::Gguf;
 
 /// Most layers a model may have (the layer table is fixed-size, no heap).
 pub const MAX_LAYERS: usize = 64;
+/// Widest attention head (attention keeps one head's query on the stack).
+pub const MAX_HEAD_DIM: usize = 256;
 
 /// Llama geometry. Everything the forward pass and the arena plan need.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,7 +72,7 @@ impl Config {
         let n_heads = req(Key::HeadCount, 1 << 10)?;
         let ctx_len = req(Key::ContextLength, 1 << 24)?;
         let n_kv_heads = uint(Key::HeadCountKv, 1 << 10)?.unwrap_or(n_heads);
-        if dim % n_heads != 0 || (dim / n_heads) % 2 != 0 {
+        if dim % n_heads != 0 || (dim / n_heads) % 2 != 0 || dim / n_heads > MAX_HEAD_DIM {
             return Err(Error::BadKey(Key::HeadCount));
         }
         if n_kv_heads > n_heads || n_heads % n_kv_heads != 0 {

@@ -6,7 +6,8 @@
 //! llama.cpp storing V transposed). With an f16 cache ggml first rounds the f32 operand
 //! (`q`, the softmax weights) to f16, since f16 matrices dot against f16 vectors.
 
-use crate::quant::scalar::{dot_f32, ggml_dot_f16, ggml_dot_f32, F32_STEP};
+use crate::config::MAX_HEAD_DIM;
+use crate::kernels::AttnKernels;
 use half::f16;
 
 /// Element type of the KV cache, chosen at session creation.
@@ -85,25 +86,38 @@ impl KvStore<'_> {
         }
     }
 
-    /// One attention score before scaling: `Σ q[i] · row[i]` for the row of `q.len()`
-    /// values at `index`, in `ggml_vec_dot_f32` (f16 cache: `ggml_vec_dot_f16`) order.
-    #[inline]
-    pub fn dot(&self, index: usize, q: &[f32]) -> f32 {
+    /// Attention scores before scaling for positions `0..scores.len()` of one head: the
+    /// key row of position `t` starts at `index + t · stride`, `q` is the head's query, in
+    /// `ggml_vec_dot_f32` (f16 cache: `ggml_vec_dot_f16` of `q` rounded to f16) order.
+    pub fn scores(
+        &self,
+        ak: &AttnKernels,
+        index: usize,
+        stride: usize,
+        q: &[f32],
+        scores: &mut [f32],
+    ) {
         match self {
-            KvStore::F32(s) => dot_f32(&s[index..index + q.len()], q),
+            KvStore::F32(s) => (ak.scores_f32)(&s[index..], stride, q, scores),
             KvStore::F16(s) => {
-                let k = &s[index..index + q.len()];
-                ggml_dot_f16(q.len(), |i| k[i].to_f32(), |i| round_f16(q[i]))
+                let mut qr = [0.0f32; MAX_HEAD_DIM];
+                let qr = &mut qr[..q.len()];
+                qr.iter_mut().zip(q).for_each(|(o, &v)| *o = round_f16(v));
+                (ak.scores_f16)(&s[index..], stride, qr, scores)
             }
             KvStore::Q8 { q: kq, d, head_dim } => {
-                let scales = &d[(index / *head_dim) * q8_blocks_per_head(*head_dim)..];
-                let k = &kq[index..index + q.len()];
-                let mut sum = 0.0f32;
-                for ((kb, qb), sc) in k.chunks(Q8_BLOCK).zip(q.chunks(Q8_BLOCK)).zip(scales) {
-                    let dot: f32 = kb.iter().zip(qb).map(|(&a, &b)| a as f32 * b).sum();
-                    sum += sc.to_f32() * dot;
+                let bph = q8_blocks_per_head(*head_dim);
+                for (t, out) in scores.iter_mut().enumerate() {
+                    let at = index + t * stride;
+                    let scales = &d[(at / *head_dim) * bph..][..bph];
+                    let k = &kq[at..at + q.len()];
+                    let mut sum = 0.0f32;
+                    for ((kb, qb), sc) in k.chunks(Q8_BLOCK).zip(q.chunks(Q8_BLOCK)).zip(scales) {
+                        let dot: f32 = kb.iter().zip(qb).map(|(&a, &b)| a as f32 * b).sum();
+                        sum += sc.to_f32() * dot;
+                    }
+                    *out = sum;
                 }
-                sum
             }
         }
     }
@@ -113,7 +127,15 @@ impl KvStore<'_> {
     /// the transposed V cache. llama.cpp's KV view spans a multiple of 256 cells, the ones
     /// past the last position with weight 0, so the sum runs over `w.len()` rounded up to a
     /// whole `vec_dot` step (32) with zeros, and never reaches the leftover loop.
-    pub fn weighted_sum(&self, index: usize, stride: usize, w: &[f32], out: &mut [f32]) {
+    /// `w` is the softmax row; an f16 cache rounds it to f16 in place first.
+    pub fn weighted_sum(
+        &self,
+        ak: &AttnKernels,
+        index: usize,
+        stride: usize,
+        w: &mut [f32],
+        out: &mut [f32],
+    ) {
         if let KvStore::Q8 { q, d, head_dim } = self {
             // No ggml counterpart to mirror: accumulate position by position.
             let bph = q8_blocks_per_head(*head_dim);
@@ -133,33 +155,13 @@ impl KvStore<'_> {
             }
             return;
         }
-        let n = w.len();
-        let padded = n.div_ceil(F32_STEP) * F32_STEP;
-        let wt = |t: usize| if t < n { w[t] } else { 0.0 };
-        for (d, o) in out.iter_mut().enumerate() {
-            *o = match self {
-                KvStore::F32(s) => {
-                    let v = |t: usize| {
-                        if t < n {
-                            s[index + t * stride + d]
-                        } else {
-                            0.0
-                        }
-                    };
-                    ggml_dot_f32(padded, v, wt)
-                }
-                KvStore::F16(s) => {
-                    let v = |t: usize| {
-                        if t < n {
-                            s[index + t * stride + d].to_f32()
-                        } else {
-                            0.0
-                        }
-                    };
-                    ggml_dot_f16(padded, v, |t| round_f16(wt(t)))
-                }
-                KvStore::Q8 { .. } => 0.0, // handled above
-            };
+        match self {
+            KvStore::F32(s) => (ak.values_f32)(&s[index..], stride, w, out),
+            KvStore::F16(s) => {
+                w.iter_mut().for_each(|v| *v = round_f16(*v));
+                (ak.values_f16)(&s[index..], stride, w, out)
+            }
+            KvStore::Q8 { .. } => {} // handled above
         }
     }
 }

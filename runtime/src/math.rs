@@ -42,7 +42,7 @@ pub use imp::*;
 /// value by up to ~1.5 ulp, so matching llama.cpp bit for bit needs the same steps:
 /// `x = n·ln2 + b` with `n = round(x/ln2)`, a degree-5 polynomial for `2^b`, and `2^n`
 /// built in the exponent bits (with the two-factor scaling near over/underflow).
-#[inline]
+#[inline(always)]
 pub fn ggml_expf(x: f32) -> f32 {
     let f = f32::from_bits;
     let r = f(0x4b40_0000); // 0x1.8p23: adding it rounds to an integer
@@ -76,7 +76,7 @@ pub fn ggml_expf(x: f32) -> f32 {
 }
 
 /// ggml's vectorised SiLU (`ggml_v_silu`): `x / (1 + ggml_expf(0 − x))`.
-#[inline]
+#[inline(always)]
 pub fn ggml_silu(x: f32) -> f32 {
     x / (1.0 + ggml_expf(0.0 - x))
 }

@@ -5,7 +5,7 @@
 
 use crate::arena::{region_bytes, Bump};
 use crate::error::{Error, Result};
-use crate::kernels::{matmul, rmsnorm, rope, silu_mul, softmax, Activations, Kernels};
+use crate::kernels::{matmul, rmsnorm, rope, Activations, AttnKernels, Kernels};
 use crate::kv_cache::{q8_blocks_per_head, KvStore, KvType};
 use crate::model::Model;
 use crate::parallel::{share, Disjoint, Parallel, SERIAL};
@@ -413,6 +413,7 @@ impl<'s, 'w> Session<'s, 'w> {
             // heads share one kv head), heads split across workers.
             attention(
                 par,
+                kern,
                 c,
                 &self.key_cache,
                 &self.value_cache,
@@ -462,7 +463,10 @@ impl<'s, 'w> Session<'s, 'w> {
             );
             for b in 0..n {
                 let hb = &mut self.hb[b * hidden..(b + 1) * hidden];
-                silu_mul(hb, &self.hb2[b * hidden..(b + 1) * hidden]);
+                (AttnKernels::for_kernels(kern).silu_mul)(
+                    hb,
+                    &self.hb2[b * hidden..(b + 1) * hidden],
+                );
                 self.acts.prepare(kern, b, hb, w.w_down.ty);
             }
             matmul(
@@ -505,6 +509,7 @@ impl<'s, 'w> Session<'s, 'w> {
 #[allow(clippy::too_many_arguments)]
 fn attention(
     par: &dyn Parallel,
+    k: &Kernels,
     c: &crate::config::Config,
     keys: &KvStore<'_>,
     values: &KvStore<'_>,
@@ -519,6 +524,7 @@ fn attention(
     let (dim, hd, kv_dim) = (c.dim, c.head_dim, c.kv_dim());
     let group = c.n_heads / c.n_kv_heads;
     let scale = 1.0 / crate::math::sqrtf(hd as f32);
+    let ak = AttnKernels::for_kernels(k);
     let att = Disjoint::new(att);
     let out = Disjoint::new(&mut out[..n * dim]);
     let threads = par.threads();
@@ -536,11 +542,10 @@ fn attention(
                         out.slice(b * dim + h * hd..b * dim + (h + 1) * hd),
                     )
                 };
-                for (i, s) in a.iter_mut().enumerate() {
-                    *s = keys.dot(kv_off + i * kv_dim, qh) * scale;
-                }
-                softmax(a);
-                values.weighted_sum(kv_off, kv_dim, a, o);
+                keys.scores(ak, kv_off, kv_dim, qh, a);
+                a.iter_mut().for_each(|s| *s *= scale);
+                (ak.softmax)(a);
+                values.weighted_sum(ak, kv_off, kv_dim, a, o);
             }
         }
     });

@@ -103,6 +103,14 @@ impl Kernels {
         match backend {
             Backend::Scalar => Some(&SCALAR),
             // Native tables register here.
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx2 => super::x86::available().then_some(&super::x86::AVX2),
+            #[cfg(target_arch = "aarch64")]
+            Backend::Neon => super::aarch64::neon(),
+            #[cfg(target_arch = "aarch64")]
+            Backend::NeonDotprod => super::aarch64::neon_dotprod(),
+            #[cfg(target_arch = "arm")]
+            Backend::ArmDsp => super::arm_dsp::table(),
             _ => None,
         }
     }

@@ -9,18 +9,26 @@
 //! a rounding boundary rounds the other way after a one-ulp difference upstream; matching
 //! the arithmetic exactly keeps those roundings, and hence the logits, identical.
 
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
 mod activations;
+#[cfg(target_arch = "arm")]
+mod arm_dsp;
+pub mod attention;
 pub mod dispatch;
 mod matvec;
 mod norm;
 mod rope;
 mod softmax;
 mod swiglu;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 pub use activations::Activations;
+pub use attention::AttnKernels;
 pub use dispatch::{Backend, Kernels};
-pub use matvec::{matvec, matvec_rows};
+pub use matvec::{matmul, matvec, matvec_rows};
 pub use norm::rmsnorm;
 pub use rope::rope;
-pub use softmax::softmax;
-pub use swiglu::silu_mul;
+pub use softmax::{softmax, softmax_inline};
+pub use swiglu::{silu_mul, silu_mul_inline};

@@ -9,6 +9,12 @@ use crate::quant::scalar::{hsum_float_8, LANES};
 /// padded with masked positions, whose exponentials are exactly 0, so a last partial group
 /// sums as if zero-filled), then every value multiplied by `(f32)(1/sum)`.
 pub fn softmax(x: &mut [f32]) {
+    softmax_inline(x)
+}
+
+/// [`softmax`], inlined into callers compiled with other target features (FMA).
+#[inline(always)]
+pub fn softmax_inline(x: &mut [f32]) {
     let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
     let mut sum = 0.0f64;
     for chunk in x.chunks_mut(LANES) {

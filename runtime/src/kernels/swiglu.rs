@@ -6,6 +6,12 @@ use crate::math::{expf, ggml_silu};
 /// SiLU ([`ggml_silu`], built on its own `expf`), the remaining `len % 8` values the scalar
 /// `x / (1 + expf(−x))` with libm's `expf`; the product with `up` is rounded separately.
 pub fn silu_mul(gate: &mut [f32], up: &[f32]) {
+    silu_mul_inline(gate, up)
+}
+
+/// [`silu_mul`], inlined into callers compiled with other target features (FMA).
+#[inline(always)]
+pub fn silu_mul_inline(gate: &mut [f32], up: &[f32]) {
     let n = gate.len().min(up.len());
     let vec_end = n - n % 8;
     for (i, (g, &u)) in gate.iter_mut().zip(up).enumerate() {

@@ -1,0 +1,157 @@
+//! x86-64 kernels with AVX2, FMA and F16C, the instruction sets of the llama.cpp build the
+//! scalar reference reproduces.
+//!
+//! Every entry computes what the [`SCALAR`] entry computes, bit for bit: integer block sums
+//! are exact whichever way they are formed, and the float steps are the reference's own, in
+//! its order (eight-lane accumulators fused with `vfmadd`, the same horizontal sums, f64
+//! leftovers for F16, blocks of 8 and 4 then FMAs for F32 leftovers).
+//!
+//! Speed comes from doing several rows per pass over the activation (loaded once for all of
+//! them, with several independent FMA chains in flight), from converting eight f16 scales
+//! with one `vcvtph2ps`, from prefetching the rows a few groups ahead (weights stream from
+//! the mapped file), and from integer dot products with `vpmaddubsw`, whose unsigned
+//! operand is arranged per type so that every sum stays exact:
+//!
+//! - Q4_0 multiplies the unsigned nibbles (0..=15) by the activation and takes `8·Σy` off
+//!   afterwards (`Σ (n−8)·y = Σ n·y − 8·Σ y`), exact for every input.
+//! - Q8_0 multiplies `|y|` by `sign(w, y)`, exact unless a weight is −128 (llama.cpp's
+//!   quantizer never writes one); groups of rows holding one are redone as
+//!   `|w| · sign(y, w)`, or by the scalar kernel if an activation is −128 as well.
+//! - The repacked Q4_0 order needs one 32-element sum per row and block: eight rows are
+//!   reduced together (a transpose of their partial sums) so that one vector FMA serves
+//!   eight rows.
+//! - Q6_K's unsigned 6-bit quants, scales and `bsums` offset follow ggml's own lanes.
+//!
+//! The table is usable from any context: each entry checks (once per call, a cached flag)
+//! that the CPU has the three extensions and otherwise runs the scalar kernel, so even a
+//! caller that bypasses [`Kernels::get`](super::Kernels::get) stays sound.
+
+use super::dispatch::{Backend, Kernels, SCALAR};
+use crate::quant::{BlockQ8K, BlockQ8_0};
+use half::f16;
+
+mod float;
+mod q4;
+mod q6k;
+mod q8;
+mod quantize;
+mod simd;
+
+/// Whether this CPU runs AVX2, FMA and F16C (without `std`: whether the build enables them).
+#[inline]
+pub fn available() -> bool {
+    #[cfg(feature = "std")]
+    {
+        std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && std::is_x86_feature_detected!("f16c")
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        cfg!(all(
+            target_feature = "avx2",
+            target_feature = "fma",
+            target_feature = "f16c"
+        ))
+    }
+}
+
+/// The AVX2 + FMA + F16C table.
+pub static AVX2: Kernels = Kernels {
+    backend: Backend::Avx2,
+    quantize_q8_0,
+    quantize_q8_k,
+    q4_0,
+    q4_0_repacked,
+    q8_0,
+    q6_k,
+    f16: rows_f16,
+    f32: rows_f32,
+};
+
+fn quantize_q8_0(x: &[f32], y: &mut [BlockQ8_0]) {
+    if !available() {
+        return (SCALAR.quantize_q8_0)(x, y);
+    }
+    // SAFETY: `available()` confirmed AVX2, FMA and F16C on this CPU.
+    unsafe { quantize::q8_0(x, y) }
+}
+
+fn quantize_q8_k(x: &[f32], y: &mut [BlockQ8K]) {
+    if !available() {
+        return (SCALAR.quantize_q8_k)(x, y);
+    }
+    // SAFETY: as in `quantize_q8_0`.
+    unsafe { quantize::q8_k(x, y) }
+}
+
+fn q4_0(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
+    if !available() {
+        return (SCALAR.q4_0)(w, x, out);
+    }
+    // SAFETY: as in `quantize_q8_0`.
+    unsafe { q4::lanes(w, x, out) }
+}
+
+fn q4_0_repacked(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
+    if !available() {
+        return (SCALAR.q4_0_repacked)(w, x, out);
+    }
+    // SAFETY: as in `quantize_q8_0`.
+    unsafe { q4::repacked(w, x, out) }
+}
+
+fn q8_0(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
+    if !available() {
+        return (SCALAR.q8_0)(w, x, out);
+    }
+    // SAFETY: as in `quantize_q8_0`.
+    unsafe { q8::rows(w, x, out) }
+}
+
+fn q6_k(w: &[u8], x: &[BlockQ8K], out: &mut [f32]) {
+    if !available() {
+        return (SCALAR.q6_k)(w, x, out);
+    }
+    // SAFETY: as in `quantize_q8_0`.
+    unsafe { q6k::rows(w, x, out) }
+}
+
+fn rows_f16(w: &[u8], x: &[f16], out: &mut [f32]) {
+    if !available() {
+        return (SCALAR.f16)(w, x, out);
+    }
+    // SAFETY: as in `quantize_q8_0`.
+    unsafe { float::rows_f16(w, x, out) }
+}
+
+fn rows_f32(w: &[u8], x: &[f32], out: &mut [f32]) {
+    if !available() {
+        return (SCALAR.f32)(w, x, out);
+    }
+    // SAFETY: as in `quantize_q8_0`.
+    unsafe { float::rows_f32(w, x, out) }
+}
+
+/// Rows of a call: `out.len()` rows of `row_bytes` bytes each at `base` (the scalar kernels'
+/// split of `w`; a `w` shorter than one byte per row gives empty rows).
+#[derive(Clone, Copy)]
+struct Rows {
+    base: *const u8,
+    row_bytes: usize,
+}
+
+impl Rows {
+    fn new(w: &[u8], rows: usize) -> Rows {
+        Rows {
+            base: w.as_ptr(),
+            row_bytes: w.len().checked_div(rows).unwrap_or(0),
+        }
+    }
+
+    /// Start of row `r`. Rows `0..out.len()` lie inside `w`: `r·row_bytes + row_bytes ≤ w.len()`.
+    #[inline(always)]
+    fn row(self, r: usize) -> *const u8 {
+        self.base.wrapping_add(r * self.row_bytes)
+    }
+}
