@@ -6,7 +6,7 @@
 //! One scalar reference and an AVX2 version that computes the same bits; [`AttnKernels`]
 //! picks one for the session's kernel table.
 
-use super::dispatch::{Backend, Kernels};
+use super::dispatch::Kernels;
 use crate::quant::scalar::{ggml_dot_f16, ggml_dot_f32, F32_STEP};
 use half::f16;
 
@@ -77,7 +77,7 @@ impl AttnKernels {
     pub fn for_kernels(k: &Kernels) -> &'static AttnKernels {
         match k.backend {
             #[cfg(target_arch = "x86_64")]
-            Backend::Avx2 => &x86::AVX2,
+            super::dispatch::Backend::Avx2 => &x86::AVX2,
             _ => &SCALAR,
         }
     }
