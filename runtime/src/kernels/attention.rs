@@ -219,7 +219,9 @@ mod x86 {
                         (i..i + 4).for_each(|e| sum += load1::<HALF>(base, row + e) * q[e]);
                         i += 4;
                     }
-                    (i..n).for_each(|e| sum = load1::<HALF>(base, row + e).mul_add(q[e], sum));
+                    (i..n).for_each(|e| {
+                        sum = crate::math::fmaf(load1::<HALF>(base, row + e), q[e], sum)
+                    });
                 }
                 *o = sum;
             }

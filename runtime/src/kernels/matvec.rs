@@ -72,6 +72,13 @@ pub fn matmul(
     par.run(&|t| {
         for (w, out) in outs.iter().flatten() {
             let mine = share(w.rows, t, threads, 8);
+            if n == 1 {
+                // One position: one kernel call over all of this worker's rows.
+                // SAFETY: worker `t` alone owns rows `mine`.
+                let o = unsafe { out.slice(mine.clone()) };
+                matvec_rows(k, w, mine, x, acts, 0, o);
+                continue;
+            }
             let mut start = mine.start;
             while start < mine.end {
                 let end = (start + ROW_BLOCK).min(mine.end);

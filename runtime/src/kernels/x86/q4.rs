@@ -33,9 +33,8 @@ pub unsafe fn lanes(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
         let (r, k) = (4 * g, o.len());
         // A short last group repeats its last row.
         let p = core::array::from_fn(|i| rows.row(r + i.min(k - 1)));
-        let ahead = rows.row(r + 4 * AHEAD);
         // SAFETY: rows `r..r+k` exist and hold `nb` blocks each.
-        let [a, b, c, d] = unsafe { lanes_dot(p, x, nb, ahead, rows.row_bytes) };
+        let [a, b, c, d] = unsafe { lanes_dot(p, x, nb) };
         let mut s = [0.0f32; 4];
         // SAFETY: `s` is 4 writable floats.
         unsafe { _mm_storeu_ps(s.as_mut_ptr(), hsum_float_8x4(a, b, c, d)) };
@@ -58,20 +57,14 @@ unsafe fn nibbles(qs: *const u8) -> __m256i {
     _mm256_and_si256(q, _mm256_set1_epi8(0x0f))
 }
 
-/// Lane accumulators of the four rows at `p`; `ahead` is prefetched, `row_bytes` apart.
+/// Lane accumulators of the four rows at `p`.
 ///
 /// # Safety
 /// The CPU has AVX2, FMA and F16C; each `p[i]` is followed by `nb` readable blocks;
 /// `nb ≤ x.len()`.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn lanes_dot(
-    p: [*const u8; 4],
-    x: &[BlockQ8_0],
-    nb: usize,
-    ahead: *const u8,
-    row_bytes: usize,
-) -> [__m256; 4] {
+unsafe fn lanes_dot(p: [*const u8; 4], x: &[BlockQ8_0], nb: usize) -> [__m256; 4] {
     let ones = _mm256_set1_epi16(1);
     let eight = _mm256_set1_epi8(8);
     let xp = x.as_ptr().cast::<u8>();
@@ -94,9 +87,6 @@ unsafe fn lanes_dot(
             // 8·(sum of each 4 activations), per lane.
             let corr = _mm256_madd_epi16(_mm256_maddubs_epi16(eight, y), ones);
             for i in 0..4 {
-                if j % 2 == 0 {
-                    prefetch(ahead.wrapping_add(i * row_bytes + b * BS));
-                }
                 // SAFETY: block `b < nb` of row `i`: its 16 quant bytes.
                 let q = unsafe { nibbles(p[i].add(b * BS + 2)) };
                 let s = _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones);
