@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::Args as ClapArgs;
 use mote_runtime::chat::{Chat, ChatBuffers, Finish};
 use mote_runtime::tokenizer::Tokenizer;
-use mote_runtime::{Error, OwnedArena, Sampler, Session};
+use mote_runtime::{Error, Sampler, Session};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
@@ -27,17 +27,19 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let file = loaded::open(&a.model)?;
-    let g = file.gguf()?;
-    let model = file.model()?;
-    let mut table = loaded::tokenizer_table(&file)?;
-    let tok = Tokenizer::build(&g, &mut table).map_err(|e| file.model_error(e))?;
-    let sc = a.sampling.session(&model)?;
-    let pool = a.sampling.pool()?;
-    let mut arena = OwnedArena::new(model.arena_bytes_for(&sc)?);
-    let session = Session::with_parallel(&model, arena.as_mut_slice(), sc, &pool)?;
-    let sampler = Sampler::new(a.sampling.sampler())?;
-    let mut ids = vec![0u32; sc.ctx_len.max(MAX_MESSAGE + 64)];
+    loaded::with_session(&a.model, &a.sampling, |tok, session, sampler| {
+        converse(&a, tok, session, sampler)
+    })
+}
+
+fn converse<'a>(
+    a: &Args,
+    tok: &'a Tokenizer<'a>,
+    session: Session<'a, 'a>,
+    sampler: Sampler,
+) -> Result<()> {
+    let ctx = session.ctx_len();
+    let mut ids = vec![0u32; ctx.max(MAX_MESSAGE + 64)];
     let mut text = vec![0u8; MAX_MESSAGE + 16];
     let mut scratch = vec![0u32; ChatBuffers::scratch_len(text.len())];
     let bufs = ChatBuffers {
@@ -45,7 +47,7 @@ pub fn run(a: Args) -> Result<()> {
         text: &mut text,
         scratch: &mut scratch,
     };
-    let mut chat = Chat::new(session, &tok, sampler, bufs, a.system.as_deref())?;
+    let mut chat = Chat::new(session, tok, sampler, bufs, a.system.as_deref())?;
 
     eprintln!(
         "chatting with {} — /reset clears the conversation, /exit or end of input quits",

@@ -5,7 +5,7 @@ use clap::{Args as ClapArgs, ValueEnum};
 use mote_runtime::kernels::Kernels;
 use mote_runtime::thread_pool::ThreadPool;
 use mote_runtime::tokenizer::Tokenizer;
-use mote_runtime::{KvType, Model, SamplerConfig, SessionConfig};
+use mote_runtime::{KvType, Model, OwnedArena, Sampler, SamplerConfig, Session, SessionConfig};
 use mote_toolchain::model_file::ModelFile;
 use std::path::Path;
 
@@ -114,4 +114,23 @@ pub fn tokenizer_table(file: &ModelFile) -> Result<Vec<u32>> {
         .map_err(|e| file.model_error(e))
         .context("tokenizer")?;
     Ok(vec![0u32; n])
+}
+
+/// Map `path`, build its tokenizer and a session as `args` asks, and hand them to `f`.
+pub fn with_session<R>(
+    path: &Path,
+    args: &SamplingArgs,
+    f: impl for<'a> FnOnce(&'a Tokenizer<'a>, Session<'a, 'a>, Sampler) -> Result<R>,
+) -> Result<R> {
+    let file = open(path)?;
+    let g = file.gguf()?;
+    let model = file.model()?;
+    let mut table = tokenizer_table(&file)?;
+    let tok = Tokenizer::build(&g, &mut table).map_err(|e| file.model_error(e))?;
+    let sc = args.session(&model)?;
+    let pool = args.pool()?;
+    let mut arena = OwnedArena::new(model.arena_bytes_for(&sc)?);
+    let session = Session::with_parallel(&model, arena.as_mut_slice(), sc, &pool)?;
+    let sampler = Sampler::new(args.sampler())?;
+    f(&tok, session, sampler)
 }

@@ -4,7 +4,7 @@ use super::loaded::{self, SamplingArgs};
 use anyhow::{bail, Result};
 use clap::Args as ClapArgs;
 use mote_runtime::tokenizer::{Decoder, Tokenizer};
-use mote_runtime::{OwnedArena, Sampler, Session};
+use mote_runtime::{Sampler, Session};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -29,31 +29,32 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let file = loaded::open(&a.model)?;
-    let g = file.gguf()?;
-    let model = file.model()?;
-    let mut table = loaded::tokenizer_table(&file)?;
-    let tok = Tokenizer::build(&g, &mut table).map_err(|e| file.model_error(e))?;
-    let sc = a.sampling.session(&model)?;
-    let pool = a.sampling.pool()?;
-    let mut arena = OwnedArena::new(model.arena_bytes_for(&sc)?);
-    let mut session = Session::with_parallel(&model, arena.as_mut_slice(), sc, &pool)?;
-    let mut sampler = Sampler::new(a.sampling.sampler())?;
+    loaded::with_session(&a.model, &a.sampling, |tok, session, sampler| {
+        generate(&a, tok, session, sampler)
+    })
+}
 
+fn generate(
+    a: &Args,
+    tok: &Tokenizer<'_>,
+    mut session: Session<'_, '_>,
+    mut sampler: Sampler,
+) -> Result<()> {
+    let sc_ctx = session.ctx_len();
     let prompt_ids = match &a.prompt {
         Some(p) => tok.encode_vec(p, true, true)?,
         None => vec![tok.bos().unwrap_or(1)],
     };
     let steps = if a.steps == 0 {
-        sc.ctx_len
+        sc_ctx
     } else {
-        a.steps.min(sc.ctx_len)
+        a.steps.min(sc_ctx)
     };
-    if prompt_ids.len() > sc.ctx_len {
+    if prompt_ids.len() > sc_ctx {
         bail!(
             "the prompt has {} tokens but the context holds {}",
             prompt_ids.len(),
-            sc.ctx_len
+            sc_ctx
         );
     }
 
@@ -77,7 +78,7 @@ pub fn run(a: Args) -> Result<()> {
         }
         ids.push(next);
         let mut piece = String::new();
-        decoder.push(&tok, next, |s| piece.push_str(s))?;
+        decoder.push(tok, next, |s| piece.push_str(s))?;
         if a.json {
             text.push_str(&piece);
         } else {
