@@ -7,28 +7,14 @@
 //! padding. Writing an unmodified reference file gives back the identical bytes, which is
 //! checked first, so every case differs from a valid file only by its one defect.
 
+mod common;
+use common::read_reference;
+
 use mote_runtime::error::{Key, Section, TensorRole};
 use mote_runtime::{Error, Gguf, Model, OwnedArena, Session, SessionConfig};
 use proptest::prelude::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
 use std::sync::OnceLock;
-
-fn reference_dir() -> PathBuf {
-    std::env::var("MOTE_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/reference"
-            ))
-        })
-}
-
-fn reference(name: &str) -> Vec<u8> {
-    let path = reference_dir().join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
 
 const REFERENCE_FILES: [&str; 10] = [
     "ref-tiny-f32.gguf",
@@ -472,13 +458,13 @@ struct Case {
 
 fn tiny_q8() -> GgufFile {
     static F: OnceLock<GgufFile> = OnceLock::new();
-    F.get_or_init(|| GgufFile::read(&reference("ref-tiny-q8_0.gguf")))
+    F.get_or_init(|| GgufFile::read(&read_reference("ref-tiny-q8_0.gguf")))
         .clone()
 }
 
 fn tiny_q4() -> GgufFile {
     static F: OnceLock<GgufFile> = OnceLock::new();
-    F.get_or_init(|| GgufFile::read(&reference("ref-tiny-q4_0.gguf")))
+    F.get_or_init(|| GgufFile::read(&read_reference("ref-tiny-q4_0.gguf")))
         .clone()
 }
 
@@ -1092,7 +1078,7 @@ fn corpus() -> Vec<Case> {
 #[test]
 fn writer_reproduces_every_reference_file() {
     for file in REFERENCE_FILES {
-        let bytes = reference(file);
+        let bytes = read_reference(file);
         let w = GgufFile::read(&bytes).write();
         assert!(w.bytes == bytes, "{file}: rewritten file differs");
         exercise(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -1165,7 +1151,7 @@ fn corpus_never_panics() {
 #[test]
 fn every_truncation_is_an_error_naming_its_section() {
     for file in ["ref-tiny-q8_0.gguf", "ref-tiny-q4_0.gguf"] {
-        let bytes = reference(file);
+        let bytes = read_reference(file);
         let w = GgufFile::read(&bytes).write();
         assert!(w.bytes == bytes);
         let l = &w.layout;
@@ -1183,7 +1169,7 @@ fn every_truncation_is_an_error_naming_its_section() {
 
 fn tiny_q4_bytes() -> &'static [u8] {
     static B: OnceLock<Vec<u8>> = OnceLock::new();
-    B.get_or_init(|| reference("ref-tiny-q4_0.gguf"))
+    B.get_or_init(|| read_reference("ref-tiny-q4_0.gguf"))
 }
 
 /// Where the q4_0 file's tensor data starts (mutations aim mostly at the header before it).

@@ -1,20 +1,13 @@
 //! Batched prompts and worker threads change speed, never results: the logits of a prompt
 //! evaluated in batches on N threads equal, bit for bit, those of one token at a time on one.
 
+mod common;
+use common::read_reference;
+
 use mote_runtime::parallel::Parallel;
 use mote_runtime::sampler::argmax;
 use mote_runtime::thread_pool::ThreadPool;
 use mote_runtime::{Gguf, KvType, Model, OwnedArena, Session, SessionConfig};
-use std::path::PathBuf;
-
-fn bytes(name: &str) -> Vec<u8> {
-    let dir = std::env::var("MOTE_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference")
-        });
-    std::fs::read(dir.join(name)).unwrap()
-}
 
 /// Prompt logits, then 12 greedy steps: every logit vector, as bits.
 fn run(
@@ -58,7 +51,7 @@ fn batches_and_threads_do_not_change_logits() {
         "ref-small-tied-f16.gguf",
         "ref-tiny-q8_0.gguf",
     ] {
-        let data = bytes(file);
+        let data = read_reference(file);
         let g = Gguf::parse(&data).unwrap();
         let model = Model::load(&g).unwrap();
         for kv in [KvType::F32, KvType::F16] {
@@ -83,7 +76,7 @@ fn batches_and_threads_do_not_change_logits() {
 
 #[test]
 fn a_batch_that_does_not_fit_changes_nothing() {
-    let data = bytes("ref-tiny-q8_0.gguf");
+    let data = read_reference("ref-tiny-q8_0.gguf");
     let g = Gguf::parse(&data).unwrap();
     let model = Model::load(&g).unwrap();
     let sc = SessionConfig::new(16).with_batch(4);

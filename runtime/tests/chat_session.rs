@@ -1,24 +1,17 @@
 //! The ChatML session's context policy on a real model: the system prompt survives
 //! every drop, old turns go whole, an overlong turn is a clear error.
 
+mod common;
+use common::read_reference;
+
 use mote_runtime::chat::{Chat, ChatBuffers, Finish};
 use mote_runtime::{
     Error, Gguf, Model, OwnedArena, Sampler, SamplerConfig, Session, SessionConfig, Tokenizer,
 };
-use std::path::PathBuf;
-
-fn bytes(name: &str) -> Vec<u8> {
-    let dir = std::env::var("MOTE_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference")
-        });
-    std::fs::read(dir.join(name)).unwrap()
-}
 
 #[test]
 fn context_policy_keeps_the_system_prompt() {
-    let file = bytes("ref-tiny-q8_0.gguf");
+    let file = read_reference("ref-tiny-q8_0.gguf");
     let g = Gguf::parse(&file).unwrap();
     let model = Model::load(&g).unwrap();
     let mut table = vec![0u32; Tokenizer::table_len(&g).unwrap()];

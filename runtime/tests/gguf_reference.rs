@@ -1,17 +1,10 @@
 //! The reader accepts every reference file and sees what the `gguf` package wrote.
 
+mod common;
+use common::read_reference;
+
 use mote_runtime::gguf::Gguf;
 use mote_runtime::quant::GgmlType;
-use std::path::PathBuf;
-
-fn reference(name: &str) -> Vec<u8> {
-    let dir = std::env::var("MOTE_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference")
-        });
-    std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("reading {name}: {e}"))
-}
 
 #[test]
 fn reads_every_reference_file() {
@@ -24,7 +17,7 @@ fn reads_every_reference_file() {
         ("ref-small-tied-f32.gguf", 2, GgmlType::F32),
         ("ref-small-tied-q4_0.gguf", 2, GgmlType::Q6K),
     ] {
-        let bytes = reference(file);
+        let bytes = read_reference(file);
         let g = Gguf::parse(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(
             g.get("general.architecture").and_then(|v| v.as_str()),

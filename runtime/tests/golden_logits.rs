@@ -1,18 +1,12 @@
 //! The forward pass against llama.cpp: logits at every prompt position and greedy tokens,
 //! for every reference model and weight type (goldens made by llama.cpp, 1 thread, f32 KV).
 
+mod common;
+use common::reference_dir;
+
 use mote_runtime::kernels::Kernels;
 use mote_runtime::{sampler::argmax, Gguf, Model, OwnedArena, Session, SessionConfig};
 use serde_json::Value;
-use std::path::PathBuf;
-
-fn reference_dir() -> PathBuf {
-    std::env::var("MOTE_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference")
-        })
-}
 
 struct Golden {
     prompt_ids: Vec<u32>,

@@ -2,17 +2,11 @@
 //! teacher-forced on the same 96-token sequence (the golden ChatML prompt and llama.cpp's
 //! greedy continuation). Run with `--nocapture` to see the numbers.
 
+mod common;
+use common::reference_dir;
+
 use mote_runtime::{Gguf, KvType, Model, OwnedArena, Session, SessionConfig};
 use serde_json::Value;
-use std::path::PathBuf;
-
-fn dir() -> PathBuf {
-    std::env::var("MOTE_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference")
-        })
-}
 
 fn logits(model: &Model<'_>, kv: KvType, seq: &[u32]) -> Vec<Vec<f32>> {
     let sc = SessionConfig::new(seq.len()).with_kv_type(kv);
@@ -69,11 +63,11 @@ fn cost(want: &[Vec<f32>], got: &[Vec<f32>]) -> Cost {
 #[test]
 fn smaller_kv_caches_cost_little() {
     for stem in ["ref-tiny-f32", "ref-small-tied-f32", "ref-small-tied-q8_0"] {
-        let bytes = std::fs::read(dir().join(format!("{stem}.gguf"))).unwrap();
+        let bytes = std::fs::read(reference_dir().join(format!("{stem}.gguf"))).unwrap();
         let g = Gguf::parse(&bytes).unwrap();
         let model = Model::load(&g).unwrap();
         let gold: Value = serde_json::from_slice(
-            &std::fs::read(dir().join(format!("{stem}.golden.json"))).unwrap(),
+            &std::fs::read(reference_dir().join(format!("{stem}.golden.json"))).unwrap(),
         )
         .unwrap();
         let ids = |k: &str| {

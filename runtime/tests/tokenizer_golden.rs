@@ -10,22 +10,14 @@
 //!   `remove_special` removes it: then the space stays. So `encode(text)` decodes to
 //!   `" " + text` with its BOS and to `text` without it (for text with no special tokens).
 
+mod common;
+use common::reference_dir;
+
 use mote_runtime::gguf::Gguf;
 use mote_runtime::tokenizer::Decoder;
 use mote_runtime::{Error, Tokenizer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-fn reference_dir() -> PathBuf {
-    std::env::var("MOTE_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/reference"
-            ))
-        })
-}
 
 fn golden_files() -> Vec<PathBuf> {
     let dir = reference_dir();
