@@ -61,6 +61,8 @@ mod dsp {
         q4_0: |w, x, out| each_row(w, x, out, vec_dot_q4_0_q8_0),
         q4_0_repacked: |w, x, out| each_row(w, x, out, vec_dot_q4_0_q8_0_repacked),
         q8_0: |w, x, out| each_row(w, x, out, vec_dot_q8_0_q8_0),
+        q4_0_repacked_mm: None,
+        q8_0_mm: None,
         q6_k: |w, x, out| each_row(w, x, out, vec_dot_q6k_q8k),
         f16: |w, x, out| each_row(w, x, out, scalar::vec_dot_f16),
         f32: |w, x, out| each_row(w, x, out, scalar::vec_dot_f32),

@@ -16,6 +16,10 @@ pub type RowsQ8K = fn(w: &[u8], x: &[BlockQ8K], out: &mut [f32]);
 pub type RowsF16 = fn(w: &[u8], x: &[f16], out: &mut [f32]);
 /// `out[r] = w_row(r) · x` over f32 activations.
 pub type RowsF32 = fn(w: &[u8], x: &[f32], out: &mut [f32]);
+/// Several positions at once: `out[b·rows + r] = w_row(r) · x_b` for positions `b < n`,
+/// where `rows = out.len() / n` and `x_b` is `x[b·x_stride..]` cut to a row's blocks.
+/// Each output equals, bit for bit, the matching row kernel's for that row and position.
+pub type MmQ8_0 = fn(w: &[u8], x: &[BlockQ8_0], x_stride: usize, n: usize, out: &mut [f32]);
 
 /// The instruction sets mote has kernels for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +71,10 @@ pub struct Kernels {
     /// Q4_0 rows in the repacked-GEMV order (matrices whose rows % 8 == 0).
     pub q4_0_repacked: RowsQ8_0,
     pub q8_0: RowsQ8_0,
+    /// `q4_0_repacked` over several positions, where the table has such a kernel.
+    pub q4_0_repacked_mm: Option<MmQ8_0>,
+    /// `q8_0` over several positions, where the table has such a kernel.
+    pub q8_0_mm: Option<MmQ8_0>,
     pub q6_k: RowsQ8K,
     pub f16: RowsF16,
     pub f32: RowsF32,
@@ -92,6 +100,8 @@ pub static SCALAR: Kernels = Kernels {
     q4_0: |w, x, out| each_row(w, x, out, scalar::vec_dot_q4_0_q8_0),
     q4_0_repacked: |w, x, out| each_row(w, x, out, scalar::vec_dot_q4_0_q8_0_repacked),
     q8_0: |w, x, out| each_row(w, x, out, scalar::vec_dot_q8_0_q8_0),
+    q4_0_repacked_mm: None,
+    q8_0_mm: None,
     q6_k: |w, x, out| each_row(w, x, out, scalar::vec_dot_q6k_q8k),
     f16: |w, x, out| each_row(w, x, out, scalar::vec_dot_f16),
     f32: |w, x, out| each_row(w, x, out, scalar::vec_dot_f32),

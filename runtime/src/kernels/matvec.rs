@@ -1,6 +1,7 @@
 //! `out = W · x` for a weight matrix of any supported type, in the kernel llama.cpp's CPU
 //! backend (x86-64, AVX2) picks for a single token; and the batched, threaded form.
 
+use super::dispatch::MmQ8_0;
 use super::{Activations, Kernels};
 use crate::model::Matrix;
 use crate::parallel::{share, Disjoint, Parallel};
@@ -9,6 +10,56 @@ use core::ops::Range;
 
 /// Rows of a weight block that stay in L1 while every position of a batch reads them.
 const ROW_BLOCK: usize = 16;
+/// Rows per call of a multi-position kernel.
+const MM_ROWS: usize = 64;
+/// Positions per call of a multi-position kernel.
+const MM_POS: usize = 16;
+
+/// The multi-position kernel for `w`, if `k` has one for its type and layout.
+fn mm_kernel(k: &Kernels, w: &Matrix<'_>) -> Option<MmQ8_0> {
+    match w.ty {
+        GgmlType::Q4_0 if w.rows.is_multiple_of(8) => k.q4_0_repacked_mm,
+        GgmlType::Q8_0 => k.q8_0_mm,
+        _ => None,
+    }
+}
+
+/// Rows `rows` of `w` for positions `0..n` through the multi-position kernel `mm`, written
+/// to `out` at `b·w.rows + r`.
+///
+/// # Safety
+/// No other live slice of `out` overlaps rows `rows` of any position `b < n`.
+unsafe fn mm_rows(
+    mm: MmQ8_0,
+    w: &Matrix<'_>,
+    rows: Range<usize>,
+    n: usize,
+    acts: &Activations<'_>,
+    out: &Disjoint<'_>,
+) {
+    let rb = w.row_bytes();
+    let stride = acts.width / QK8_0;
+    let mut buf = [0.0f32; MM_ROWS * MM_POS];
+    let mut start = rows.start;
+    while start < rows.end {
+        let end = (start + MM_ROWS).min(rows.end);
+        let nr = end - start;
+        let data = &w.data[start * rb..end * rb];
+        let mut b0 = 0;
+        while b0 < n {
+            let pn = (n - b0).min(MM_POS);
+            let o = &mut buf[..pn * nr];
+            mm(data, &acts.q8_0[b0 * stride..], stride, pn, o);
+            for (p, v) in o.chunks_exact(nr).enumerate() {
+                let at = (b0 + p) * w.rows;
+                // SAFETY: the caller owns rows `rows` of every position.
+                unsafe { out.slice(at + start..at + end) }.copy_from_slice(v);
+            }
+            b0 += pn;
+        }
+        start = end;
+    }
+}
 
 /// One output per row of `w` for rows `rows` (written to `out`, one entry per row of the
 /// range), for the activation in slot `b`. `x` is the f32 activation; `acts` must hold it
@@ -77,6 +128,11 @@ pub fn matmul(
                 // SAFETY: worker `t` alone owns rows `mine`.
                 let o = unsafe { out.slice(mine.clone()) };
                 matvec_rows(k, w, mine, x, acts, 0, o);
+                continue;
+            }
+            if let Some(mm) = mm_kernel(k, w) {
+                // SAFETY: worker `t` alone owns rows `mine` of every position.
+                unsafe { mm_rows(mm, w, mine, n, acts, out) };
                 continue;
             }
             let mut start = mine.start;

@@ -31,6 +31,7 @@ use crate::quant::{BlockQ8K, BlockQ8_0};
 use half::f16;
 
 mod float;
+mod mm;
 mod q4;
 mod q6k;
 mod q8;
@@ -64,6 +65,8 @@ pub static AVX2: Kernels = Kernels {
     q4_0,
     q4_0_repacked,
     q8_0,
+    q4_0_repacked_mm: Some(q4_0_repacked_mm),
+    q8_0_mm: None,
     q6_k,
     f16: rows_f16,
     f32: rows_f32,
@@ -99,6 +102,38 @@ fn q4_0_repacked(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
     }
     // SAFETY: as in `quantize_q8_0`.
     unsafe { q4::repacked(w, x, out) }
+}
+
+fn q4_0_repacked_mm(w: &[u8], x: &[BlockQ8_0], x_stride: usize, n: usize, out: &mut [f32]) {
+    let rows = out.len().checked_div(n).unwrap_or(0);
+    match mm::blocks(w, rows, x, x_stride, n) {
+        Some(nb) if available() && out.len() == n * rows => {
+            // SAFETY: `available()` confirmed AVX2, FMA and F16C; `blocks` checked the
+            // shapes; `out.len()` is `n·rows`.
+            unsafe { mm::q4_0_repacked(w, x, x_stride, n, nb, out) }
+        }
+        _ => per_position(q4_0_repacked, w, x, x_stride, n, out),
+    }
+}
+
+/// `rows` applied to each position in turn (`out[b·rows..]` from `x[b·x_stride..]`).
+fn per_position(
+    rows: super::dispatch::RowsQ8_0,
+    w: &[u8],
+    x: &[BlockQ8_0],
+    x_stride: usize,
+    n: usize,
+    out: &mut [f32],
+) {
+    let nr = out.len().checked_div(n).unwrap_or(0);
+    if nr == 0 {
+        return;
+    }
+    for (b, o) in out.chunks_exact_mut(nr).enumerate() {
+        let start = (b * x_stride).min(x.len());
+        let end = (start + x_stride).min(x.len());
+        rows(w, &x[start..end], o);
+    }
 }
 
 fn q8_0(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
