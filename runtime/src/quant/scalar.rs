@@ -85,14 +85,10 @@ pub const LANES: usize = 8;
 /// `GGML_F32_STEP` on AVX2: four registers of eight lanes per loop iteration.
 pub const F32_STEP: usize = 32;
 
-/// `ggml_vec_dot_f32` as llama.cpp's AVX2+FMA build runs it, for `Σ a(i)·b(i)`, `i < n`:
-/// element `i` of each 32-element step is fused-multiply-added into register `(i % 32) / 8`,
-/// lane `i % 8`; the registers are reduced with [`reduce_f32x8x4`]. The leftover loop
-/// `sumf += x[i]*y[i]` was compiled (GCC, `-ffp-contract=fast`) into blocks of 8, then 4,
-/// whose rounded products are added in order, and FMAs for the last one to three.
+/// The main loop of ggml's f32/f16 `vec_dot`s over the first `np` (a multiple of 32)
+/// elements: element `i` fused into register `(i % 32) / 8`, lane `i % 8`.
 #[inline(always)]
-pub fn ggml_dot_f32(n: usize, a: impl Fn(usize) -> f32, b: impl Fn(usize) -> f32) -> f32 {
-    let np = n - n % F32_STEP;
+fn steps(np: usize, a: &impl Fn(usize) -> f32, b: &impl Fn(usize) -> f32) -> [[f32; LANES]; 4] {
     let mut acc = [[0.0f32; LANES]; 4];
     for i in (0..np).step_by(F32_STEP) {
         for (j, reg) in acc.iter_mut().enumerate() {
@@ -102,7 +98,18 @@ pub fn ggml_dot_f32(n: usize, a: impl Fn(usize) -> f32, b: impl Fn(usize) -> f32
             }
         }
     }
-    let mut sum = reduce_f32x8x4(&acc);
+    acc
+}
+
+/// `ggml_vec_dot_f32` as llama.cpp's AVX2+FMA build runs it, for `Σ a(i)·b(i)`, `i < n`:
+/// element `i` of each 32-element step is fused-multiply-added into register `(i % 32) / 8`,
+/// lane `i % 8`; the registers are reduced with [`reduce_f32x8x4`]. The leftover loop
+/// `sumf += x[i]*y[i]` was compiled (GCC, `-ffp-contract=fast`) into blocks of 8, then 4,
+/// whose rounded products are added in order, and FMAs for the last one to three.
+#[inline(always)]
+pub fn ggml_dot_f32(n: usize, a: impl Fn(usize) -> f32, b: impl Fn(usize) -> f32) -> f32 {
+    let np = n - n % F32_STEP;
+    let mut sum = reduce_f32x8x4(&steps(np, &a, &b));
     let mut i = np;
     while n - i >= 8 {
         (i..i + 8).for_each(|k| sum += a(k) * b(k));
@@ -122,16 +129,7 @@ pub fn ggml_dot_f32(n: usize, a: impl Fn(usize) -> f32, b: impl Fn(usize) -> f32
 #[inline(always)]
 pub fn ggml_dot_f16(n: usize, a: impl Fn(usize) -> f32, b: impl Fn(usize) -> f32) -> f32 {
     let np = n - n % F32_STEP;
-    let mut acc = [[0.0f32; LANES]; 4];
-    for i in (0..np).step_by(F32_STEP) {
-        for (j, reg) in acc.iter_mut().enumerate() {
-            for (l, s) in reg.iter_mut().enumerate() {
-                let k = i + j * LANES + l;
-                *s = fmaf(a(k), b(k), *s);
-            }
-        }
-    }
-    let mut sum = reduce_f32x8x4(&acc) as f64;
+    let mut sum = reduce_f32x8x4(&steps(np, &a, &b)) as f64;
     (np..n).for_each(|k| sum += (a(k) * b(k)) as f64);
     sum as f32
 }
