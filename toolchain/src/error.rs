@@ -39,6 +39,14 @@ pub enum Error {
     /// The runtime rejected a model or an input.
     #[error(transparent)]
     Runtime(#[from] mote_runtime::Error),
+
+    /// A tensor operation failed (a shape that does not fit, an input too long).
+    #[error("tensor operation: {0}")]
+    Candle(#[from] candle_core::Error),
+
+    /// A checkpoint directory lacks a part or holds a wrong one.
+    #[error("{}: {what}", path.display())]
+    Checkpoint { path: PathBuf, what: String },
 }
 
 impl Error {
@@ -47,6 +55,14 @@ impl Error {
         Error::Io {
             path: path.into(),
             error,
+        }
+    }
+
+    /// A checkpoint problem in `path`.
+    pub fn checkpoint(path: &Path, what: impl Into<String>) -> Self {
+        Error::Checkpoint {
+            path: path.to_path_buf(),
+            what: what.into(),
         }
     }
 

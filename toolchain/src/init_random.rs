@@ -301,13 +301,13 @@ pub fn synthetic_vocab(n: usize) -> SpmVocab {
 /// The weights of one tensor: a SplitMix64 stream keyed by the seed and the tensor's name,
 /// turned into normal values by Marsaglia's polar method (in f64, with `libm`'s `log`, so
 /// the values are the same on every platform).
-struct NormalStream {
+pub(crate) struct NormalStream {
     state: u64,
     spare: Option<f64>,
 }
 
 impl NormalStream {
-    fn new(seed: u64, tensor: &str) -> Self {
+    pub(crate) fn new(seed: u64, tensor: &str) -> Self {
         // FNV-1a of the name, mixed with the seed.
         let name_hash = tensor.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
@@ -349,7 +349,7 @@ impl NormalStream {
         }
     }
 
-    fn fill(&mut self, row: &mut [f32], std: f32) {
+    pub(crate) fn fill(&mut self, row: &mut [f32], std: f32) {
         for x in row {
             *x = (self.next() * f64::from(std)) as f32;
         }

@@ -1,10 +1,13 @@
 //! Host library behind the `mote` CLI.
 
 pub mod bench;
+pub mod checkpoint;
 pub mod error;
+pub mod export;
 pub mod gguf;
 pub mod import;
 pub mod init_random;
+pub mod model;
 pub mod model_file;
 pub mod quantize;
 
