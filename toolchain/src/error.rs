@@ -39,6 +39,24 @@ pub enum Error {
     /// The runtime rejected a model or an input.
     #[error(transparent)]
     Runtime(#[from] mote_runtime::Error),
+
+    /// A line of a text or JSONL input is not what it should be.
+    #[error("{}: line {line}: {what}", path.display())]
+    InputLine {
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        what: String,
+    },
+
+    /// The Hugging Face `tokenizers` library failed, or a tokenizer is not in the layout
+    /// mote uses.
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+
+    /// The requested vocabulary cannot hold the special tokens, byte tokens and characters.
+    #[error("vocabulary size {requested} is too small: the corpus needs at least {needed}")]
+    VocabTooSmall { requested: usize, needed: usize },
 }
 
 impl Error {
