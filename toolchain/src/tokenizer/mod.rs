@@ -16,7 +16,9 @@
 //! are split out of the text first; every remaining fragment gets a leading space (`▁`,
 //! `add_space_prefix`), including the fragments after `<|im_start|>` or `<|im_end|>`; BOS is
 //! added, EOS is not. llama.cpp merges the pair whose concatenation scores best; the
-//! `tokenizer.json` BPE gets the merges that reproduce it (see [`hf`]).
+//! `tokenizer.json` BPE gets the merges that reproduce it (see [`hf`]). In GGUF the space
+//! prefix is the default of "llama" vocabularies (no `add_space_prefix` key), and
+//! `add_bos_token = true`, `add_eos_token = false` are written.
 //!
 //! - [`corpus`]: training texts from `.txt` / `.jsonl` files;
 //! - [`train`]: the BPE trainer, producing an [`SpmVocab`];
