@@ -47,6 +47,24 @@ pub enum Error {
     /// A checkpoint directory lacks a part or holds a wrong one.
     #[error("{}: {what}", path.display())]
     Checkpoint { path: PathBuf, what: String },
+
+    /// A line of a text or JSONL input is not what it should be.
+    #[error("{}: line {line}: {what}", path.display())]
+    InputLine {
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        what: String,
+    },
+
+    /// The Hugging Face `tokenizers` library failed, or a tokenizer is not in the layout
+    /// mote uses.
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+
+    /// The requested vocabulary cannot hold the special tokens, byte tokens and characters.
+    #[error("vocabulary size {requested} is too small: the corpus needs at least {needed}")]
+    VocabTooSmall { requested: usize, needed: usize },
 }
 
 impl Error {

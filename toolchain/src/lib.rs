@@ -10,5 +10,6 @@ pub mod init_random;
 pub mod model;
 pub mod model_file;
 pub mod quantize;
+pub mod tokenizer;
 
 pub use error::{Error, Result};

@@ -23,6 +23,9 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Print the token ids of a text as a JSON array.
     Tokenize(cmd::tokenize::Args),
+    /// Train the tokenizer.
+    #[command(subcommand)]
+    Tokenizer(cmd::tokenizer::Tokenizer),
     /// Convert another format into a GGUF model.
     #[command(subcommand)]
     Import(cmd::import::Import),
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd::run::run(a),
         Command::Chat(a) => cmd::chat::run(a),
         Command::Tokenize(a) => cmd::tokenize::run(a),
+        Command::Tokenizer(t) => cmd::tokenizer::run(t),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Import(i) => cmd::import::run(i),
         Command::InitRandom(a) => cmd::init_random::run(a),

@@ -7,3 +7,4 @@ pub mod init_random;
 pub mod loaded;
 pub mod run;
 pub mod tokenize;
+pub mod tokenizer;
