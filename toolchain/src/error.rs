@@ -39,6 +39,44 @@ pub enum Error {
     /// The runtime rejected a model or an input.
     #[error(transparent)]
     Runtime(#[from] mote_runtime::Error),
+
+    // Training loop and data loaders.
+    /// A candle tensor operation failed.
+    #[error("tensor operation: {0}")]
+    Candle(#[from] candle_core::Error),
+
+    /// The tokenizer failed on an input.
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+
+    /// A record of a data file is bad. `line` is 1-based; `field` is the JSON path of the
+    /// offending field (`messages[2].role`), or `None` when the whole line is at fault.
+    #[error("{}:{line}: {}{what}", path.display(), field.as_ref().map(|f| format!("field `{f}`: ")).unwrap_or_default())]
+    Data {
+        path: PathBuf,
+        line: usize,
+        field: Option<String>,
+        what: String,
+    },
+
+    /// A training configuration value is out of range or contradicts the run being resumed.
+    #[error("training config: {0}")]
+    TrainConfig(String),
+
+    /// A checkpoint directory or one of its files is unusable.
+    #[error("{}: {what}", path.display())]
+    Checkpoint { path: PathBuf, what: String },
+
+    /// Training produced a non-finite loss or gradient norm; nothing after the last good
+    /// checkpoint was written.
+    #[error("step {step}: {what} is {value}; training stopped, last good checkpoint: {}",
+        checkpoint.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "none".into()))]
+    NonFinite {
+        step: u64,
+        what: &'static str,
+        value: f64,
+        checkpoint: Option<PathBuf>,
+    },
 }
 
 impl Error {
@@ -55,6 +93,24 @@ impl Error {
         Error::Format {
             path: path.to_path_buf(),
             offset,
+            what: what.into(),
+        }
+    }
+
+    /// A bad record at `line` of `path`, in `field` (or the whole line).
+    pub fn data(path: &Path, line: usize, field: Option<&str>, what: impl Into<String>) -> Self {
+        Error::Data {
+            path: path.to_path_buf(),
+            line,
+            field: field.map(str::to_owned),
+            what: what.into(),
+        }
+    }
+
+    /// An unusable checkpoint file or directory.
+    pub fn checkpoint(path: &Path, what: impl Into<String>) -> Self {
+        Error::Checkpoint {
+            path: path.to_path_buf(),
             what: what.into(),
         }
     }
