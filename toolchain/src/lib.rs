@@ -1,6 +1,7 @@
 //! Host library behind the `mote` CLI.
 
 pub mod bench;
+pub mod data;
 pub mod error;
 pub mod gguf;
 pub mod import;
