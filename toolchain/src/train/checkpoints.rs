@@ -65,7 +65,8 @@ pub fn latest(out: &Path) -> Result<Option<PathBuf>> {
     match fs::read_to_string(&pointer) {
         Ok(name) => {
             let dir = out.join(name.trim());
-            if parse_step(name.trim()).is_none() || !dir.join(STATE_FILE).is_file() {
+            let step = parse_step(name.trim()).filter(|_| dir.join(STATE_FILE).is_file());
+            let Some(step) = step else {
                 return Err(Error::checkpoint(
                     &pointer,
                     format!(
@@ -73,10 +74,10 @@ pub fn latest(out: &Path) -> Result<Option<PathBuf>> {
                         name.trim()
                     ),
                 ));
-            }
+            };
             // A newer complete checkpoint than the pointer can only come from that kill.
-            let newest = list(out)?.pop().map(|(_, d)| d);
-            Ok(newest.filter(|d| d > &dir).or(Some(dir)))
+            let newest = list(out)?.pop().filter(|(s, _)| *s > step);
+            Ok(Some(newest.map_or(dir, |(_, d)| d)))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(list(out)?.pop().map(|(_, d)| d)),
         Err(e) => Err(Error::io(&pointer, e)),
@@ -247,5 +248,10 @@ mod tests {
         assert_eq!(latest(out).unwrap(), Some(out.join("checkpoint-000003")));
         fs::remove_file(out.join(LATEST)).unwrap();
         assert_eq!(latest(out).unwrap(), Some(out.join("checkpoint-000003")));
+        // Step numbers, not names, decide which is newest.
+        commit(out, 1_000_000, fake).unwrap();
+        commit(out, 999_999, fake).unwrap();
+        fs::remove_file(out.join(LATEST)).unwrap();
+        assert_eq!(latest(out).unwrap(), Some(out.join("checkpoint-1000000")));
     }
 }

@@ -68,6 +68,25 @@ impl Grads {
     }
 }
 
+/// Names of the variables that `store` gives no gradient or an all-zero one: parameters a
+/// loss silently fails to train (e.g. behind an op without a backward pass).
+pub fn untrained<'a>(
+    vars: impl IntoIterator<Item = (&'a str, &'a Var)>,
+    store: &GradStore,
+) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for (name, var) in vars {
+        let zero = match store.get(var.as_tensor()) {
+            None => true,
+            Some(g) => g.abs()?.max_all()?.to_scalar::<f32>()? == 0.0,
+        };
+        if zero {
+            names.push(name.to_string());
+        }
+    }
+    Ok(names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +117,10 @@ mod tests {
         assert!(!grads.clip(norm, 10.0));
         assert!(grads.clip(norm, 1.0));
         assert!((grads.norm() - 1.0).abs() < 1e-5);
+
+        let loss = a.as_tensor().sum_all().unwrap().affine(0.0, 1.0).unwrap();
+        let named = [("a", &a), ("b", &b)];
+        let missing = untrained(named, &loss.backward().unwrap()).unwrap();
+        assert_eq!(missing, ["a", "b"]);
     }
 }
