@@ -11,6 +11,7 @@ pub mod checkpoints;
 pub mod grads;
 pub mod loss;
 pub mod metrics;
+pub mod next_token;
 pub mod optim;
 pub mod progress;
 pub mod schedule;
@@ -18,6 +19,7 @@ pub mod state;
 pub mod trainer;
 
 pub use loss::masked_cross_entropy;
+pub use next_token::{CausalLm, NextToken, TokenBatches};
 pub use optim::{decay_by_default, AdamW, AdamWParams};
 pub use schedule::Schedule;
 pub use state::{TrainConfig, TrainerState};

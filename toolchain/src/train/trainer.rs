@@ -32,8 +32,8 @@ pub trait Stage {
     /// run sees the same data.
     fn loss(&mut self, step: u64, micro: usize) -> Result<(Tensor, usize)>;
 
-    /// The mean loss over a fixed set of held-out batches.
-    fn eval_loss(&mut self) -> Result<f32>;
+    /// The mean loss over a fixed set of held-out batches; `None` without a held-out set.
+    fn eval_loss(&mut self) -> Result<Option<f32>>;
 
     /// Writes the model files (`config.json`, `model.safetensors`, `tokenizer.json`) into
     /// `dir`, an existing empty directory.
@@ -211,7 +211,11 @@ impl Trainer {
             session_tokens += tokens;
 
             let eval_loss = if due(step, c.eval_every) {
-                let e = stage.eval_loss()?;
+                stage.eval_loss()?
+            } else {
+                None
+            };
+            if let Some(e) = eval_loss {
                 if !e.is_finite() {
                     return Err(self.non_finite(step, "held-out loss", e as f64));
                 }
@@ -220,10 +224,7 @@ impl Trainer {
                     self.state.best_eval_loss = Some(e);
                     self.state.best_eval_step = Some(step);
                 }
-                Some(e)
-            } else {
-                None
-            };
+            }
 
             let session = started.elapsed().as_secs_f64();
             self.state.elapsed_s = elapsed_before + session;
