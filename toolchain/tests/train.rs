@@ -317,6 +317,11 @@ fn interrupted_and_resumed_run_is_bit_identical() {
     assert_eq!(resumed, Some(out.join("checkpoint-000014")));
     assert_eq!(weights(&out.join("model.safetensors")), straight().weights);
     assert_eq!(curve(&out), straight().curve);
+
+    // Resuming a finished run changes nothing.
+    assert_eq!(resume(&out).unwrap(), Some(out.join("checkpoint-000030")));
+    assert_eq!(weights(&out.join("model.safetensors")), straight().weights);
+    assert_eq!(curve(&out), straight().curve);
 }
 
 /// Runs `child_training` in a child process of this test binary, which aborts as told.

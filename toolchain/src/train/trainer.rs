@@ -177,7 +177,6 @@ impl Trainer {
         let started = Instant::now();
         let elapsed_before = self.state.elapsed_s;
         let mut session_tokens = 0u64;
-        let mut saved_step = self.resumed_from.as_ref().map(|_| self.state.step);
         let due =
             |step: u64, every: u64| step == c.steps || (every > 0 && step.is_multiple_of(every));
         let scale = 1.0 / c.grad_accum as f32;
@@ -250,15 +249,11 @@ impl Trainer {
 
             if due(step, c.save_every) {
                 let dir = self.save_checkpoint(stage)?;
-                saved_step = Some(step);
                 progress.note(&format!("saved {}", dir.display()));
             }
         }
 
-        if saved_step != Some(c.steps) {
-            // Resumed at the last step, or nothing to do: make sure the end state is on disk.
-            self.save_checkpoint(stage)?;
-        }
+        // The last step always checkpoints (`due`), so the final state is on disk here.
         checkpoints::publish(&self.out, |dir| stage.save_model(dir))?;
         progress.finish();
         let checkpoint = checkpoints::latest(&self.out)?
