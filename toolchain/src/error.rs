@@ -48,15 +48,6 @@ pub enum Error {
     #[error("{}: {what}", path.display())]
     Checkpoint { path: PathBuf, what: String },
 
-    /// A line of a text or JSONL input is not what it should be.
-    #[error("{}: line {line}: {what}", path.display())]
-    InputLine {
-        path: PathBuf,
-        /// 1-based line number.
-        line: usize,
-        what: String,
-    },
-
     /// The Hugging Face `tokenizers` library failed, or a tokenizer is not in the layout
     /// mote uses.
     #[error("tokenizer: {0}")]
@@ -65,6 +56,31 @@ pub enum Error {
     /// The requested vocabulary cannot hold the special tokens, byte tokens and characters.
     #[error("vocabulary size {requested} is too small: the corpus needs at least {needed}")]
     VocabTooSmall { requested: usize, needed: usize },
+
+    /// A record of a data file is bad. `line` is 1-based; `field` is the JSON path of the
+    /// offending field (`messages[2].role`), or `None` when the whole line is at fault.
+    #[error("{}:{line}: {}{what}", path.display(), field.as_ref().map(|f| format!("field `{f}`: ")).unwrap_or_default())]
+    Data {
+        path: PathBuf,
+        line: usize,
+        field: Option<String>,
+        what: String,
+    },
+
+    /// A training configuration value is out of range or contradicts the run being resumed.
+    #[error("training config: {0}")]
+    TrainConfig(String),
+
+    /// Training produced a non-finite loss or gradient norm; nothing after the last good
+    /// checkpoint was written.
+    #[error("step {step}: {what} is {value}; training stopped, last good checkpoint: {}",
+        checkpoint.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "none".into()))]
+    NonFinite {
+        step: u64,
+        what: &'static str,
+        value: f64,
+        checkpoint: Option<PathBuf>,
+    },
 }
 
 impl Error {
@@ -89,6 +105,16 @@ impl Error {
         Error::Format {
             path: path.to_path_buf(),
             offset,
+            what: what.into(),
+        }
+    }
+
+    /// A bad record at `line` of `path`, in `field` (or the whole line).
+    pub fn data(path: &Path, line: usize, field: Option<&str>, what: impl Into<String>) -> Self {
+        Error::Data {
+            path: path.to_path_buf(),
+            line,
+            field: field.map(str::to_owned),
             what: what.into(),
         }
     }

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod checkpoint;
+pub mod data;
 pub mod error;
 pub mod export;
 pub mod gguf;
@@ -11,5 +12,6 @@ pub mod model;
 pub mod model_file;
 pub mod quantize;
 pub mod tokenizer;
+pub mod train;
 
 pub use error::{Error, Result};

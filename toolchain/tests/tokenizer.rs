@@ -232,7 +232,7 @@ fn train_verb_writes_the_directory() {
     assert!(!run.status.success());
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(
-        err.contains("chat.jsonl: line 2: field \"messages[0].role\" is not a string"),
+        err.contains("chat.jsonl:2: field \"messages[0].role\" is not a string"),
         "{err}"
     );
 }

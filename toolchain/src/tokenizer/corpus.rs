@@ -17,11 +17,8 @@ pub fn read_texts(paths: &[impl AsRef<Path>]) -> Result<Vec<String>> {
         if path.extension().is_some_and(|e| e == "jsonl") {
             for (i, line) in data.lines().enumerate() {
                 if !line.trim().is_empty() {
-                    jsonl_strings(line, &mut texts).map_err(|what| Error::InputLine {
-                        path: path.to_path_buf(),
-                        line: i + 1,
-                        what,
-                    })?;
+                    jsonl_strings(line, &mut texts)
+                        .map_err(|what| Error::data(path, i + 1, None, what))?;
                 }
             }
         } else {

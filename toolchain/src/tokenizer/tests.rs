@@ -67,17 +67,17 @@ fn corpus_reads_text_and_every_jsonl_string() {
 fn corpus_errors_name_file_line_and_field() {
     let d = tempfile::tempdir().unwrap();
     let cases = [
-        ("{\"text\": 3}", "line 2: field \"text\" is not a string"),
-        ("[1]", "line 2: not a JSON object"),
-        ("{\"txt\": \"x\"}", "line 2: no \"text\""),
-        ("{\"text\": \"x\"", "line 2: not JSON"),
+        ("{\"text\": 3}", ":2: field \"text\" is not a string"),
+        ("[1]", ":2: not a JSON object"),
+        ("{\"txt\": \"x\"}", ":2: no \"text\""),
+        ("{\"text\": \"x\"", ":2: not JSON"),
         (
             "{\"messages\": [{\"role\": \"user\"}]}",
-            "line 2: field \"messages[0].content\" is missing",
+            ":2: field \"messages[0].content\" is missing",
         ),
         (
             "{\"messages\": {}}",
-            "line 2: field \"messages\" is not an array",
+            ":2: field \"messages\" is not an array",
         ),
     ];
     for (line, want) in cases {
