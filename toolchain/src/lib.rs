@@ -4,6 +4,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod data;
 pub mod error;
+pub mod eval;
 pub mod export;
 pub mod gguf;
 pub mod import;
@@ -11,6 +12,7 @@ pub mod init_random;
 pub mod model;
 pub mod model_file;
 pub mod quantize;
+pub mod recipe;
 pub mod tokenizer;
 pub mod train;
 

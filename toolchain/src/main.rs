@@ -15,6 +15,22 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train the tokenizer.
+    #[command(subcommand)]
+    Tokenizer(cmd::tokenizer::Tokenizer),
+    /// Write a randomly initialised checkpoint from a model config and a tokenizer.
+    Init(cmd::init::Args),
+    /// Next-token pretraining of a checkpoint on text.
+    Pretrain(cmd::pretrain::Args),
+    /// Supervised fine-tuning of a checkpoint on ChatML demonstrations.
+    Sft(cmd::sft::Args),
+    /// Checkpoint → GGUF (f32, f16, q8_0, q4_0), with a quality report.
+    Export(cmd::export::Args),
+    /// Convert another format into a GGUF model or a checkpoint.
+    #[command(subcommand)]
+    Import(cmd::import::Import),
+    /// Measure a checkpoint or a GGUF model (perplexity).
+    Eval(cmd::eval::Args),
     /// Generate text from a GGUF model (prints only the generated text to stdout).
     Run(cmd::run::Args),
     /// Chat with a GGUF model in ChatML on stdin/stdout.
@@ -23,12 +39,6 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Print the token ids of a text as a JSON array.
     Tokenize(cmd::tokenize::Args),
-    /// Train the tokenizer.
-    #[command(subcommand)]
-    Tokenizer(cmd::tokenizer::Tokenizer),
-    /// Convert another format into a GGUF model.
-    #[command(subcommand)]
-    Import(cmd::import::Import),
     /// Write a llama model with random weights from a model config (for benchmarks and tests).
     InitRandom(cmd::init_random::Args),
 }
@@ -36,12 +46,17 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Tokenizer(t) => cmd::tokenizer::run(t),
+        Command::Init(a) => cmd::init::run(a),
+        Command::Pretrain(a) => cmd::pretrain::run(a),
+        Command::Sft(a) => cmd::sft::run(a),
+        Command::Export(a) => cmd::export::run(a),
+        Command::Import(i) => cmd::import::run(i),
+        Command::Eval(a) => cmd::eval::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Chat(a) => cmd::chat::run(a),
         Command::Tokenize(a) => cmd::tokenize::run(a),
-        Command::Tokenizer(t) => cmd::tokenizer::run(t),
         Command::Bench(a) => cmd::bench::run(a),
-        Command::Import(i) => cmd::import::run(i),
         Command::InitRandom(a) => cmd::init_random::run(a),
     };
     match result {

@@ -2,9 +2,15 @@
 
 pub mod bench;
 pub mod chat;
+pub mod eval;
+pub mod export;
 pub mod import;
+pub mod init;
 pub mod init_random;
 pub mod loaded;
+pub mod pretrain;
 pub mod run;
+pub mod sft;
 pub mod tokenize;
 pub mod tokenizer;
+pub mod train_args;

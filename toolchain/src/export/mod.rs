@@ -1,6 +1,10 @@
 //! Checkpoint → GGUF (DESIGN §4): HF names to GGUF names, q/k rows to GGUF's RoPE order,
 //! 2-D weights in the chosen type (as `llama-quantize --pure` would store them), norms F32.
 
+pub use report::{quality_report, QualityReport, QualityRow};
+
+pub mod report;
+
 use std::path::Path;
 
 use candle_core::Tensor;
@@ -99,4 +103,14 @@ pub fn export_gguf(ckpt: &Checkpoint, vocab: &SpmVocab, quant: Quant, out: &Path
         w.add_tensor(&gg, &[cols as u64, rows as u64], ty, bytes)?;
     }
     w.write(out)
+}
+
+/// The GGUF vocabulary of a checkpoint's `tokenizer.json` (`dir` names it in errors).
+pub fn checkpoint_vocab(ckpt: &Checkpoint, dir: &Path) -> Result<SpmVocab> {
+    let json = ckpt.tokenizer_json.as_deref().ok_or_else(|| {
+        Error::checkpoint(dir, "no tokenizer.json: the GGUF file needs a vocabulary")
+    })?;
+    let tok =
+        tokenizers::Tokenizer::from_bytes(json).map_err(|e| Error::Tokenizer(e.to_string()))?;
+    crate::tokenizer::spm_vocab(&tok)
 }

@@ -136,3 +136,65 @@ impl SpmVocab {
         Ok(())
     }
 }
+
+impl SpmVocab {
+    /// Read a "llama" (SentencePiece-style) vocabulary from a GGUF file's metadata.
+    pub fn from_gguf(g: &mote_runtime::Gguf<'_>) -> std::result::Result<Self, String> {
+        let model = g.get("tokenizer.ggml.model").and_then(|v| v.as_str());
+        if model != Some("llama") {
+            return Err(format!(
+                "tokenizer.ggml.model is {model:?}; only \"llama\" vocabularies are supported"
+            ));
+        }
+        let array = |key: &str| {
+            g.get(key)
+                .and_then(|v| v.as_array())
+                .ok_or_else(|| format!("no array {key}"))
+        };
+        let tokens: Vec<String> = array("tokenizer.ggml.tokens")?
+            .strings()
+            .map(|b| {
+                std::str::from_utf8(b)
+                    .map(str::to_owned)
+                    .map_err(|_| "a token of tokenizer.ggml.tokens is not UTF-8".to_string())
+            })
+            .collect::<std::result::Result<_, _>>()?;
+        let n = tokens.len();
+        let scores_a = array("tokenizer.ggml.scores")?;
+        let types_a = array("tokenizer.ggml.token_type")?;
+        if scores_a.len() != n || types_a.len() != n {
+            return Err("tokens, scores and token types differ in length".into());
+        }
+        let scores = (0..n)
+            .map(|i| scores_a.f32(i).ok_or("tokenizer.ggml.scores is not f32"))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let token_types = (0..n)
+            .map(|i| match types_a.i32(i) {
+                Some(1) => Ok(TokenType::Normal),
+                Some(2) => Ok(TokenType::Unknown),
+                Some(3) => Ok(TokenType::Control),
+                Some(4) => Ok(TokenType::UserDefined),
+                Some(5) => Ok(TokenType::Unused),
+                Some(6) => Ok(TokenType::Byte),
+                other => Err(format!("token {i} has type {other:?}")),
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let id = |key: &str, default: u32| {
+            g.get(key)
+                .and_then(|v| v.as_u64())
+                .map_or(default, |v| v as u32)
+        };
+        let flag =
+            |key: &str, default: bool| g.get(key).and_then(|v| v.as_bool()).unwrap_or(default);
+        Ok(SpmVocab {
+            tokens,
+            scores,
+            token_types,
+            bos: id("tokenizer.ggml.bos_token_id", 1),
+            eos: id("tokenizer.ggml.eos_token_id", 2),
+            unk: id("tokenizer.ggml.unknown_token_id", 0),
+            add_bos: flag("tokenizer.ggml.add_bos_token", true),
+            add_eos: flag("tokenizer.ggml.add_eos_token", false),
+        })
+    }
+}

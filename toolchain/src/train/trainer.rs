@@ -65,6 +65,21 @@ pub struct TrainReport {
     pub checkpoint: PathBuf,
 }
 
+impl std::fmt::Display for TrainReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let opt = |x: Option<f32>| x.map_or("-".to_string(), |v| format!("{v:.4}"));
+        write!(
+            f,
+            "{} steps, {} tokens: loss {}, held-out loss {} (best {})",
+            self.steps,
+            self.tokens,
+            opt(self.last_loss),
+            opt(self.last_eval_loss),
+            opt(self.best_eval_loss)
+        )
+    }
+}
+
 pub struct Trainer {
     out: PathBuf,
     config: TrainConfig,
