@@ -13,6 +13,7 @@ pub mod model;
 pub mod model_file;
 pub mod quantize;
 pub mod recipe;
+pub mod sample;
 pub mod tokenizer;
 pub mod train;
 

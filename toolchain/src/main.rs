@@ -29,6 +29,8 @@ enum Command {
     /// Convert another format into a GGUF model or a checkpoint.
     #[command(subcommand)]
     Import(cmd::import::Import),
+    /// K sampled responses per prompt from a checkpoint or a GGUF model.
+    Sample(cmd::sample::Args),
     /// Measure a checkpoint or a GGUF model (perplexity).
     Eval(cmd::eval::Args),
     /// Generate text from a GGUF model (prints only the generated text to stdout).
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Sft(a) => cmd::sft::run(a),
         Command::Export(a) => cmd::export::run(a),
         Command::Import(i) => cmd::import::run(i),
+        Command::Sample(a) => cmd::sample::run(a),
         Command::Eval(a) => cmd::eval::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Chat(a) => cmd::chat::run(a),

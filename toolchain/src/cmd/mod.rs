@@ -10,6 +10,7 @@ pub mod init_random;
 pub mod loaded;
 pub mod pretrain;
 pub mod run;
+pub mod sample;
 pub mod sft;
 pub mod tokenize;
 pub mod tokenizer;
