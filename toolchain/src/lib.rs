@@ -15,5 +15,6 @@ pub mod quantize;
 pub mod recipe;
 pub mod tokenizer;
 pub mod train;
+pub mod world;
 
 pub use error::{Error, Result};
