@@ -162,6 +162,9 @@ pub struct Agreement {
     /// Of the same pairs, how many each annotator ordered as the gold totals do.
     pub gold_a: usize,
     pub gold_b: usize,
+    /// The agreement rate expected from the noise model, σ² + (1 − σ)² with
+    /// σ = logistic(d / noise) averaged over the pairs (no sampling error).
+    pub expected: f64,
 }
 
 impl Agreement {
@@ -181,7 +184,9 @@ pub fn agreement(samples: &[Sample], seed_a: u64, seed_b: u64, noise: f32) -> Ag
         pairs: 0,
         gold_a: 0,
         gold_b: 0,
+        expected: 0.0,
     };
+    let mut expected = 0.0;
     for ((s, a), b) in samples.iter().zip(&ra).zip(&rb) {
         let gold = gold_totals(s);
         let pos = |r: &[usize]| {
@@ -201,8 +206,15 @@ pub fn agreement(samples: &[Sample], seed_a: u64, seed_b: u64, noise: f32) -> Ag
                 out.agree += usize::from(a_first == b_first);
                 out.gold_a += usize::from(a_first == gold_first);
                 out.gold_b += usize::from(b_first == gold_first);
+                let p = if noise > 0.0 {
+                    1.0 / (1.0 + (-f64::from((gold[i] - gold[j]).abs() / noise)).exp())
+                } else {
+                    1.0
+                };
+                expected += p * p + (1.0 - p) * (1.0 - p);
             }
         }
     }
+    out.expected = expected / out.pairs.max(1) as f64;
     out
 }

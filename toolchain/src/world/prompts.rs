@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use super::facts::{
-    number_word, small_held_out, Op, COLORS, COUNTRIES, DAYS, LEGS, MONTHS, UNITS, YOUNG,
+    number_word, small_held_out, Country, Op, COLORS, COUNTRIES, DAYS, LEGS, MONTHS, UNITS, YOUNG,
 };
 use super::gold::Category;
 use super::names::{made_up, MadeUp, Split as NameSplit};
@@ -140,6 +140,17 @@ const JOBS: &[&str] = &[
     "chef",
 ];
 
+/// A country outside the held-out set: wrong answers name only these, so held-out
+/// countries and capitals occur in training text only in true statements.
+fn train_country(rng: &mut Rng) -> &'static Country {
+    loop {
+        let c = choose(rng, COUNTRIES);
+        if !c.held_out {
+            return c;
+        }
+    }
+}
+
 /// A number as an answer: digits, with the word as an alias when there is one.
 fn number_answer(n: u32) -> (String, Vec<String>) {
     (
@@ -213,7 +224,7 @@ impl World {
                 let x = &names[i];
                 let ideal = fill(choose(rng, UNKNOWN_COUNTRY_A), &[("x", x)]);
                 let wrong = if capital {
-                    let a = choose(rng, COUNTRIES).capital;
+                    let a = train_country(rng).capital;
                     fill(choose(rng, CAPITAL_A), &[("x", x), ("a", a)])
                 } else {
                     fill(
@@ -234,7 +245,7 @@ impl World {
                 );
                 let x = &names[i];
                 let ideal = fill(choose(rng, UNKNOWN_PERSON_A), &[("x", x)]);
-                let from = COUNTRIES[rng.below(COUNTRIES.len())].phrase();
+                let from = train_country(rng).phrase();
                 let wrong = format!("{x} is a famous {} from {from}.", choose(rng, JOBS));
                 mk("made-up-person", fill(tpl, &[("x", x)]), x, ideal, wrong)
             }
@@ -307,7 +318,11 @@ fn fact(rng: &mut Rng, split: Split) -> Item {
             );
             let c = &COUNTRIES[i];
             let x = c.phrase();
-            let capitals: Vec<&str> = COUNTRIES.iter().map(|c| c.capital).collect();
+            let capitals: Vec<&str> = COUNTRIES
+                .iter()
+                .filter(|c| !c.held_out)
+                .map(|c| c.capital)
+                .collect();
             let w = other(rng, &capitals, c.capital);
             let a_tpl = choose(rng, CAPITAL_A);
             fact_item(
