@@ -16,5 +16,6 @@ pub mod recipe;
 pub mod sample;
 pub mod tokenizer;
 pub mod train;
+pub mod world;
 
 pub use error::{Error, Result};

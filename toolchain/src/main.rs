@@ -15,6 +15,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Built-in data sets.
+    #[command(subcommand)]
+    Data(cmd::data::Data),
+    /// Rank sampled completions with the simulated annotator (gold score + noise).
+    Annotate(cmd::annotate::Args),
     /// Train the tokenizer.
     #[command(subcommand)]
     Tokenizer(cmd::tokenizer::Tokenizer),
@@ -48,6 +53,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Data(d) => cmd::data::run(d),
+        Command::Annotate(a) => cmd::annotate::run(a),
         Command::Tokenizer(t) => cmd::tokenizer::run(t),
         Command::Init(a) => cmd::init::run(a),
         Command::Pretrain(a) => cmd::pretrain::run(a),

@@ -1,7 +1,9 @@
 //! One module per `mote` verb.
 
+pub mod annotate;
 pub mod bench;
 pub mod chat;
+pub mod data;
 pub mod eval;
 pub mod export;
 pub mod import;
