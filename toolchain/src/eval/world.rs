@@ -140,6 +140,11 @@ fn judge<'a>(meta: &Meta, c: &'a Completion) -> Judged<'a> {
     }
 }
 
+/// Per-sample KL against the reference and gold wins over it.
+type Versus = (Vec<f64>, Vec<f64>);
+/// One prompt: its category, its judged samples, and the comparison with a reference.
+type Item<'a> = (Category, Vec<Judged<'a>>, Option<Versus>);
+
 fn mean(xs: impl Iterator<Item = f64>) -> f64 {
     let (s, n) = xs.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
     if n == 0 {
@@ -151,10 +156,7 @@ fn mean(xs: impl Iterator<Item = f64>) -> f64 {
 
 /// Aggregate over prompts: each item is one prompt's judged samples, its category, and
 /// (with a reference) the per-sample KL and gold wins.
-fn aggregate(
-    name: &str,
-    items: &[(Category, Vec<Judged<'_>>, Option<(Vec<f64>, Vec<f64>)>)],
-) -> Metrics {
+fn aggregate(name: &str, items: &[Item<'_>]) -> Metrics {
     let all: Vec<(&Category, &Judged)> = items
         .iter()
         .flat_map(|(c, js, _)| js.iter().map(move |j| (c, j)))
@@ -176,8 +178,7 @@ fn aggregate(
             distinct(&texts, n)
         }))
     };
-    let refs: Vec<&(Vec<f64>, Vec<f64>)> =
-        items.iter().filter_map(|(_, _, r)| r.as_ref()).collect();
+    let refs: Vec<&Versus> = items.iter().filter_map(|(_, _, r)| r.as_ref()).collect();
     Metrics {
         category: name.to_string(),
         prompts: items.len(),
@@ -242,7 +243,7 @@ pub fn eval_world(
 
     // Against a reference: KL of the policy's own samples, and gold wins of sample i over
     // the reference's sample i.
-    let versus: Option<Vec<(Vec<f64>, Vec<f64>)>> = match reference {
+    let versus: Option<Vec<Versus>> = match reference {
         None => None,
         Some(r) => {
             let rsrc = ModelSource::open(r)?;
@@ -295,7 +296,7 @@ pub fn eval_world(
         }
     };
 
-    let items: Vec<(Category, Vec<Judged<'_>>, Option<(Vec<f64>, Vec<f64>)>)> = prompts
+    let items: Vec<Item<'_>> = prompts
         .iter()
         .zip(&samples)
         .enumerate()
