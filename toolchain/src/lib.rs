@@ -5,6 +5,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod export;
+pub mod flops;
 pub mod gguf;
 pub mod import;
 pub mod init_random;
