@@ -6,6 +6,7 @@ pub mod data;
 pub mod error;
 pub mod eval;
 pub mod export;
+pub mod flops;
 pub mod gguf;
 pub mod import;
 pub mod init_random;

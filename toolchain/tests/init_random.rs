@@ -162,6 +162,8 @@ fn shipped_configs_parse() {
             109_529_856,
         ),
         ("mcu300k", (96, 4, 6, 2, 160, 512, 256), 332_640),
+        ("tiny1m", (128, 4, 4, 4, 384, 2048, 256), 1_115_264),
+        ("small15m", (384, 7, 6, 6, 1024, 8192, 256), 15_537_792),
     ];
     for (name, geometry, params) in expect {
         let c = config(name);

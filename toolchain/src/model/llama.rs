@@ -5,7 +5,8 @@ use candle_core::{Result, Tensor, D};
 use candle_nn::VarBuilder;
 
 use super::config::LlamaConfig;
-use super::ops::{causal_mask, rms_norm, Rope};
+use super::fused::{causal_softmax, rms_norm, rope_heads, swiglu};
+use super::ops::Rope;
 
 /// Which heads sit on top of the transformer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,7 +150,6 @@ impl Llama {
         let cfg = &self.cfg;
         let (h, kvh, hd) = (cfg.num_attention_heads, cfg.kv_heads(), cfg.head_dim());
         let eps = cfg.rms_norm_eps;
-        let mask = causal_mask(t, ids.device())?;
         let scale = 1.0 / (hd as f64).sqrt();
         let mut x = self
             .embed
@@ -157,23 +157,17 @@ impl Llama {
             .reshape((b, t, ()))?;
         for blk in &self.blocks {
             let n = rms_norm(&x, &blk.attn_norm, eps)?;
-            let heads = |p: &Proj, nh: usize| -> Result<Tensor> {
-                p.forward(&n)?
-                    .reshape((b, t, nh, hd))?
-                    .transpose(1, 2)?
-                    .contiguous()
-            };
-            let q = self.rope.apply(&heads(&blk.q, h)?, 0)?;
-            let k = self.rope.apply(&heads(&blk.k, kvh)?, 0)?;
-            let v = heads(&blk.v, kvh)?;
+            // [b, t, heads, hd]: rope_heads transposes to [b, heads, t, hd] as it rotates.
+            let split = |p: &Proj, nh: usize| p.forward(&n)?.reshape((b, t, nh, hd));
+            let q = rope_heads(&split(&blk.q, h)?, self.rope.tables())?;
+            let k = rope_heads(&split(&blk.k, kvh)?, self.rope.tables())?;
+            let v = split(&blk.v, kvh)?.transpose(1, 2)?.contiguous()?;
             let (k, v) = (repeat_kv(k, h / kvh)?, repeat_kv(v, h / kvh)?);
-            let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&mask)?;
-            let att = candle_nn::ops::softmax(&att, D::Minus1)?;
+            let att = causal_softmax(&q.matmul(&k.t()?)?, scale)?;
             let y = att.matmul(&v)?.transpose(1, 2)?.reshape((b, t, h * hd))?;
             x = (x + blk.o.forward(&y)?)?;
             let n = rms_norm(&x, &blk.ffn_norm, eps)?;
-            let g = blk.gate.forward(&n)?;
-            let ff = (g.silu()? * blk.up.forward(&n)?)?;
+            let ff = swiglu(&blk.gate.forward(&n)?, &blk.up.forward(&n)?)?;
             x = (x + blk.down.forward(&ff)?)?;
         }
         rms_norm(&x, &self.norm, eps)

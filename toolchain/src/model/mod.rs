@@ -2,6 +2,7 @@
 //! scalar reward, value), built from primitive ops so that every weight gets a gradient.
 
 mod config;
+pub mod fused;
 mod init;
 mod llama;
 mod ops;

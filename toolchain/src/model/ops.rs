@@ -1,7 +1,11 @@
 //! Differentiable building blocks. candle's fused `rms_norm`, `rope` and `sdpa` have no
 //! backward pass (and raise no error), so training uses these primitive-op versions.
 
+use std::sync::Arc;
+
 use candle_core::{DType, Device, Result, Tensor, D};
+
+use super::fused::RopeTables;
 
 /// `x / sqrt(mean(x²) + eps) · w` over the last dimension.
 pub fn rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
@@ -17,6 +21,7 @@ pub fn rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
 pub struct Rope {
     cos: Tensor,
     sin: Tensor,
+    tables: RopeTables,
 }
 
 impl Rope {
@@ -41,8 +46,13 @@ impl Rope {
             }
         }
         Ok(Rope {
-            cos: Tensor::from_vec(cos, (max_pos, head_dim), dev)?,
-            sin: Tensor::from_vec(sin, (max_pos, head_dim), dev)?,
+            cos: Tensor::from_slice(&cos, (max_pos, head_dim), dev)?,
+            sin: Tensor::from_slice(&sin, (max_pos, head_dim), dev)?,
+            tables: RopeTables {
+                cos: Arc::new(cos),
+                sin: Arc::new(sin),
+                head_dim,
+            },
         })
     }
 
@@ -56,6 +66,11 @@ impl Rope {
         let x2 = x.narrow(D::Minus1, half, half)?;
         let rotated = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
         x.broadcast_mul(&cos)?.add(&rotated.broadcast_mul(&sin)?)
+    }
+
+    /// The same tables on the host, for [`super::fused::rope_heads`].
+    pub fn tables(&self) -> &RopeTables {
+        &self.tables
     }
 
     pub fn max_positions(&self) -> usize {

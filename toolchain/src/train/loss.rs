@@ -1,8 +1,9 @@
-//! Next-token cross-entropy over a mask, from primitive ops (all of which have gradients).
+//! Next-token cross-entropy over a mask, as one fused op with a backward pass.
 
-use candle_core::{DType, Tensor, D};
+use candle_core::{DType, Tensor};
 
 use crate::error::{Error, Result};
+use crate::model::fused::weighted_cross_entropy;
 
 /// Mean of `−log p(target)` over the positions where `mask` is 1.
 ///
@@ -17,20 +18,22 @@ pub fn masked_cross_entropy(logits: &Tensor, targets: &Tensor, mask: &Tensor) ->
             mask.dims()
         )));
     }
-    let log_p = candle_nn::ops::log_softmax(logits, D::Minus1)?;
-    let picked = log_p
-        .gather(
-            &targets.to_dtype(DType::U32)?.unsqueeze(D::Minus1)?,
-            D::Minus1,
-        )?
-        .squeeze(D::Minus1)?;
-    let count = mask.sum_all()?.to_scalar::<f32>()?;
+    let mask = mask.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    let count: f32 = mask.iter().sum();
     if count == 0.0 {
         return Err(Error::TrainConfig("loss mask selects no position".into()));
     }
-    Ok((picked * mask)?
-        .sum_all()?
-        .affine(-1.0 / count as f64, 0.0)?)
+    let weights = mask.iter().map(|m| m * (1.0 / count)).collect();
+    let targets = targets
+        .to_dtype(DType::U32)?
+        .flatten_all()?
+        .to_vec1::<u32>()?;
+    let v = logits.dim(2)?;
+    Ok(weighted_cross_entropy(
+        &logits.reshape((b * t, v))?,
+        targets,
+        weights,
+    )?)
 }
 
 #[cfg(test)]
