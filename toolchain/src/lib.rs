@@ -7,5 +7,6 @@ pub mod import;
 pub mod init_random;
 pub mod model_file;
 pub mod quantize;
+pub mod stream;
 
 pub use error::{Error, Result};
