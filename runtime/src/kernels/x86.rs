@@ -93,7 +93,7 @@ pub static AVX512: Kernels = Kernels {
     q4_0_repacked: q4_0_repacked_vnni,
     q8_0: q8_0_vnni,
     q4_0_repacked_mm: Some(q4_0_repacked_mm),
-    q8_0_mm: None,
+    q8_0_mm: Some(q8_0_mm_vnni),
     q6_k,
     f16: rows_f16,
     f32: rows_f32,
@@ -113,6 +113,18 @@ fn q8_0_vnni(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
     }
     // SAFETY: `available_avx512()` confirmed every feature the kernel needs.
     unsafe { avx512::q8_0(w, x, out) }
+}
+
+fn q8_0_mm_vnni(w: &[u8], x: &[BlockQ8_0], x_stride: usize, n: usize, out: &mut [f32]) {
+    let rows = out.len().checked_div(n).unwrap_or(0);
+    match mm::blocks(w, rows, 34, x, x_stride, n) {
+        Some(nb) if available_avx512() && out.len() == n * rows => {
+            // SAFETY: `available_avx512()` confirmed every feature the kernel needs; `blocks`
+            // checked the shapes; `out.len()` is `n·rows`.
+            unsafe { avx512::q8_0_mm(w, x, x_stride, n, nb, out) }
+        }
+        _ => per_position(q8_0_vnni, w, x, x_stride, n, out),
+    }
 }
 
 /// The AVX2 + FMA + F16C table.
@@ -164,7 +176,7 @@ fn q4_0_repacked(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
 
 fn q4_0_repacked_mm(w: &[u8], x: &[BlockQ8_0], x_stride: usize, n: usize, out: &mut [f32]) {
     let rows = out.len().checked_div(n).unwrap_or(0);
-    match mm::blocks(w, rows, x, x_stride, n) {
+    match mm::blocks(w, rows, 18, x, x_stride, n) {
         Some(nb) if available() && out.len() == n * rows => {
             // SAFETY: `available()` confirmed AVX2, FMA and F16C; `blocks` checked the
             // shapes; `out.len()` is `n·rows`.

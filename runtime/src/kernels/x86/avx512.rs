@@ -248,3 +248,109 @@ unsafe fn q8_block(
         acc[i] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc[i]);
     }
 }
+
+/// As `SCALAR.q8_0` for each position: `out[b·rows + r]` is row `r` of `w` dotted with
+/// position `b`'s `nb` blocks at `x[b·x_stride..]`, `rows = out.len() / n`.
+///
+/// Four rows by up to four positions at a time: each block's weights are loaded (and their
+/// sign bits flipped) once for the positions, each position's activations once for the
+/// rows; every (row, position) keeps its own lane accumulators, fused in block order as in
+/// [`q8_0`].
+///
+/// # Safety
+/// As [`q8_0`]; `super::mm::blocks(w, rows, Q8, x, x_stride, n) == Some(nb)`; `out.len()`
+/// is a multiple of `n`.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+pub unsafe fn q8_0_mm(
+    w: &[u8],
+    x: &[BlockQ8_0],
+    x_stride: usize,
+    n: usize,
+    nb: usize,
+    out: &mut [f32],
+) {
+    let nrows = out.len() / n;
+    let rows = Rows::new(w, nrows);
+    let xp = x.as_ptr().cast::<u8>();
+    let xs = x_stride * Q8;
+    let mut r = 0;
+    while r < nrows {
+        let k = (nrows - r).min(R);
+        // A short last group repeats its last row.
+        let p: [*const u8; R] = core::array::from_fn(|i| rows.row(r + i.min(k - 1)));
+        let mut b0 = 0;
+        while b0 < n {
+            let pn = (n - b0).min(MM_P);
+            let xb = xp.wrapping_add(b0 * xs);
+            // SAFETY: rows `r..r+k` hold `nb` blocks; positions `b0..b0+pn` hold `nb` blocks
+            // each, `xs` bytes apart (`blocks` checked them).
+            let acc = unsafe {
+                match pn {
+                    1 => mm_x4::<1>(p, xb, xs, nb),
+                    2 => mm_x4::<2>(p, xb, xs, nb),
+                    3 => mm_x4::<3>(p, xb, xs, nb),
+                    _ => mm_x4::<4>(p, xb, xs, nb),
+                }
+            };
+            for (q, a) in acc.iter().enumerate().take(pn) {
+                let s = hsum_float_8x4(a[0], a[1], a[2], a[3]);
+                let mut s4 = [0.0f32; 4];
+                // SAFETY: `s4` is 4 writable floats.
+                unsafe { _mm_storeu_ps(s4.as_mut_ptr(), s) };
+                let at = (b0 + q) * nrows + r;
+                out[at..at + k].copy_from_slice(&s4[..k]);
+            }
+            b0 += pn;
+        }
+        r += k;
+    }
+}
+
+/// Positions per register block of [`q8_0_mm`].
+const MM_P: usize = 4;
+
+/// The lane accumulators of the four rows at `p` for positions `0..N` (at `xb + q·xs`),
+/// over `nb` blocks; entries past `N` stay zero.
+///
+/// # Safety
+/// As [`q8_0`]; each `p[i]` and each position holds `nb` readable blocks.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn mm_x4<const N: usize>(
+    p: [*const u8; R],
+    xb: *const u8,
+    xs: usize,
+    nb: usize,
+) -> [[__m256; R]; MM_P] {
+    let flip = _mm256_set1_epi8(i8::MIN);
+    let zero = _mm256_setzero_si256();
+    let mut acc = [[_mm256_setzero_ps(); R]; MM_P];
+    for b in 0..nb {
+        let o = b * Q8;
+        // SAFETY: block `b` of every row: its scale and 32 quants.
+        let (wq, wd): ([__m256i; R], [f32; R]) = unsafe {
+            (
+                core::array::from_fn(|i| _mm256_xor_si256(load32(p[i].add(o + 2)), flip)),
+                core::array::from_fn(|i| f16_to_f32(super::simd::u16_at(p[i].add(o)) as u16)),
+            )
+        };
+        for (q, aq) in acc.iter_mut().enumerate().take(N) {
+            let yb = xb.wrapping_add(q * xs + o);
+            // SAFETY: block `b` of position `q`: its scale and 32 quants.
+            let (y, xd) = unsafe {
+                (
+                    load32(yb.add(2)),
+                    f16_to_f32(super::simd::u16_at(yb) as u16),
+                )
+            };
+            let start = _mm256_sub_epi32(zero, _mm256_dpbusd_epi32(zero, flip, y));
+            for i in 0..R {
+                let s = _mm256_dpbusd_epi32(start, wq[i], y);
+                // `d_w·d_x`, exact (a product of two f16).
+                let d = _mm256_set1_ps(wd[i] * xd);
+                aq[i] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), aq[i]);
+            }
+        }
+    }
+    acc
+}
