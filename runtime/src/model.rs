@@ -236,6 +236,21 @@ impl<'a> Model<'a> {
             .chain(layers)
     }
 
+    /// Bytes of weights one position's forward pass reads: every layer matrix and the output
+    /// head (norms and the one embedding row are left out).
+    pub fn bytes_per_token(&self) -> usize {
+        let l: usize = (0..self.config.n_layers)
+            .map(|i| {
+                let x = self.layer(i);
+                [x.wq, x.wk, x.wv, x.wo, x.w_gate, x.w_up, x.w_down]
+                    .iter()
+                    .map(|m| m.data.len())
+                    .sum::<usize>()
+            })
+            .sum();
+        l + self.output.data.len()
+    }
+
     /// Bytes of weights the model maps.
     pub fn weight_bytes(&self) -> usize {
         let l: usize = (0..self.config.n_layers)

@@ -131,5 +131,8 @@ fn x86_has_q4_0_mm() {
     {
         let k = Kernels::get(mote_runtime::kernels::Backend::Avx2).unwrap();
         assert!(k.q4_0_repacked_mm.is_some());
+        if let Some(k) = Kernels::get(mote_runtime::kernels::Backend::Avx512) {
+            assert!(k.q4_0_repacked_mm.is_some() && k.q8_0_mm.is_some());
+        }
     }
 }

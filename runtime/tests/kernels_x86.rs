@@ -1,8 +1,10 @@
-//! The AVX2 kernel table against the scalar reference: every entry must give the same bits
-//! for every input (ragged row counts, every column count, extreme scales and quants).
+//! The x86-64 kernel tables (AVX2, and AVX-512 where the CPU has it) against the scalar
+//! reference: every entry must give the same bits for every input (ragged row counts, every
+//! column count, extreme scales and quants).
 //!
 //! These tests fail, rather than skip, on an x86-64 CPU without AVX2, FMA or F16C: a run
-//! there would otherwise pass without having checked anything.
+//! there would otherwise pass without having checked anything. On a CPU with AVX-512F/BW/VL
+//! and VNNI the AVX-512 table must be offered and is checked as well.
 #![cfg(target_arch = "x86_64")]
 
 use half::f16;
@@ -22,6 +24,27 @@ fn avx2() -> &'static Kernels {
     Kernels::get(Backend::Avx2).expect("Kernels::get(Avx2) is None on a CPU with AVX2+FMA+F16C")
 }
 
+/// Every native x86 table this CPU runs: AVX2, then AVX-512 if the CPU has its features.
+fn natives() -> Vec<&'static Kernels> {
+    let mut v = vec![avx2()];
+    let avx512 = ["avx512f", "avx512bw", "avx512vl", "avx512vnni"];
+    let has = is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512vl")
+        && is_x86_feature_detected!("avx512vnni");
+    match Kernels::get(Backend::Avx512) {
+        Some(k) => {
+            assert!(has, "Kernels::get(Avx512) on a CPU without {avx512:?}");
+            v.push(k);
+        }
+        None => assert!(
+            !has,
+            "Kernels::get(Avx512) is None on a CPU with {avx512:?}"
+        ),
+    }
+    v
+}
+
 fn scalar() -> &'static Kernels {
     Kernels::get(Backend::Scalar).unwrap()
 }
@@ -35,7 +58,7 @@ fn assert_rows_equal(what: &str, got: &[f32], want: &[f32]) {
     for (r, (&g, &w)) in got.iter().zip(want).enumerate() {
         assert!(
             same(g, w),
-            "{what}: row {r}: avx2 {g:e} ({:#010x}) != scalar {w:e} ({:#010x})",
+            "{what}: row {r}: native {g:e} ({:#010x}) != scalar {w:e} ({:#010x})",
             g.to_bits(),
             w.to_bits()
         );
@@ -209,10 +232,12 @@ fn check_rows<X: ?Sized>(
     pick: impl Fn(&Kernels) -> fn(&[u8], &X, &mut [f32]),
 ) {
     let mut want = vec![0.0f32; rows];
-    let mut got = vec![f32::NAN; rows];
     (pick(scalar()))(w, x, &mut want);
-    (pick(avx2()))(w, x, &mut got);
-    assert_rows_equal(what, &got, &want);
+    for k in natives() {
+        let mut got = vec![f32::NAN; rows];
+        (pick(k))(w, x, &mut got);
+        assert_rows_equal(&format!("{what} ({})", k.backend.name()), &got, &want);
+    }
 }
 
 /// Activation blocks a row kernel sees: as many as the rows have, or one more or fewer.
@@ -371,10 +396,17 @@ fn activation(g: &mut Rng, f: Flavor, n: usize, block: usize) -> Vec<f32> {
 }
 
 #[test]
-fn avx2_table_is_selected_on_this_cpu() {
+fn the_widest_table_is_selected_on_this_cpu() {
     let k = avx2();
     assert_eq!(k.backend, Backend::Avx2);
-    assert_eq!(Kernels::best().backend, Backend::Avx2);
+    let widest = natives().last().unwrap().backend;
+    assert_eq!(Kernels::best().backend, widest);
+    for t in natives() {
+        assert_eq!(
+            Kernels::select(Some(t.backend.name())).unwrap().backend,
+            t.backend
+        );
+    }
     assert_eq!(
         Kernels::select(Some("avx2")).unwrap().backend,
         Backend::Avx2
@@ -444,6 +476,19 @@ fn constant_blocks_at_the_corners() {
                         check_rows(&what, rows, &w, &x[..], |k| k.q6_k);
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Rows long enough to cross the kernels' internal limits (activation scales prepared once
+/// per call up to 256 blocks; Q4_0 prepared chunks of 512 blocks).
+#[test]
+fn long_rows() {
+    for rows in [9, 16, 17] {
+        for nb in [255, 256, 257, 511, 512, 513, 600] {
+            for (i, f) in [Flavor::Typical, Flavor::Bytes].into_iter().enumerate() {
+                q8_0_case(rows, nb, 1, 3, f, (rows * 1000 + nb * 2 + i) as u64, false);
             }
         }
     }
@@ -531,7 +576,7 @@ fn empty_and_short_inputs() {
                 check_rows("q8_0 short", rows, w, &x[..], |k| k.q8_0);
             }
         }
-        for k in [avx2(), scalar()] {
+        for k in natives().into_iter().chain([scalar()]) {
             (k.q8_0)(w, &x, &mut []);
             (k.q4_0_repacked)(w, &x, &mut []);
             (k.f32)(w, &[], &mut []);

@@ -15,6 +15,7 @@ pub mod model_file;
 pub mod quantize;
 pub mod recipe;
 pub mod sample;
+pub mod stream;
 pub mod tokenizer;
 pub mod train;
 pub mod world;

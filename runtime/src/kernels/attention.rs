@@ -77,7 +77,7 @@ impl AttnKernels {
     pub fn for_kernels(k: &Kernels) -> &'static AttnKernels {
         match k.backend {
             #[cfg(target_arch = "x86_64")]
-            super::dispatch::Backend::Avx2 => &x86::AVX2,
+            super::dispatch::Backend::Avx2 | super::dispatch::Backend::Avx512 => &x86::AVX2,
             _ => &SCALAR,
         }
     }
@@ -95,7 +95,8 @@ mod x86 {
     pub static AVX2: AttnKernels = AttnKernels {
         scores_f32: |k, s, q, o| {
             // SAFETY: this table is only handed out with the AVX2 matvec table, which
-            // `Kernels::get` returns only when avx2, fma and f16c were detected.
+            // `Kernels::get` returns only when avx2, fma and f16c were detected (the AVX-512
+            // table requires them too).
             unsafe { scores::<false>(k.as_ptr().cast(), k.len(), s, q, o) }
         },
         scores_f16: |k, s, q, o| {

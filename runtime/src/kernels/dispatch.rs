@@ -28,6 +28,8 @@ pub enum Backend {
     Scalar,
     /// x86-64 AVX2 + FMA + F16C.
     Avx2,
+    /// x86-64 AVX2 with AVX-512F/BW/VL and AVX-512 VNNI (Zen 4, Ice Lake and later).
+    Avx512,
     /// aarch64 NEON without the dot-product extension (Cortex-A72, Raspberry Pi 4).
     Neon,
     /// aarch64 NEON with `sdot` (Cortex-A76, Raspberry Pi 5).
@@ -37,9 +39,10 @@ pub enum Backend {
 }
 
 impl Backend {
-    pub const ALL: [Backend; 5] = [
+    pub const ALL: [Backend; 6] = [
         Backend::Scalar,
         Backend::Avx2,
+        Backend::Avx512,
         Backend::Neon,
         Backend::NeonDotprod,
         Backend::ArmDsp,
@@ -50,6 +53,7 @@ impl Backend {
         match self {
             Backend::Scalar => "scalar",
             Backend::Avx2 => "avx2",
+            Backend::Avx512 => "avx512",
             Backend::Neon => "neon",
             Backend::NeonDotprod => "neon-dotprod",
             Backend::ArmDsp => "arm-dsp",
@@ -115,6 +119,8 @@ impl Kernels {
             // Native tables register here.
             #[cfg(target_arch = "x86_64")]
             Backend::Avx2 => super::x86::available().then_some(&super::x86::AVX2),
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx512 => super::x86::available_avx512().then_some(&super::x86::AVX512),
             #[cfg(target_arch = "aarch64")]
             Backend::Neon => super::aarch64::neon(),
             #[cfg(target_arch = "aarch64")]
@@ -128,6 +134,7 @@ impl Kernels {
     /// The fastest table this CPU runs.
     pub fn best() -> &'static Kernels {
         [
+            Backend::Avx512,
             Backend::Avx2,
             Backend::NeonDotprod,
             Backend::Neon,

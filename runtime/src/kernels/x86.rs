@@ -22,6 +22,9 @@
 //!   eight rows.
 //! - Q6_K's unsigned 6-bit quants, scales and `bsums` offset follow ggml's own lanes.
 //!
+//! A second table, [`AVX512`], is the AVX2 one with Q8_0 and repacked Q4_0 row kernels that
+//! use AVX-512 VNNI's `vpdpbusd` (on CPUs with AVX-512F/BW/VL and VNNI), again bit for bit.
+//!
 //! The table is usable from any context: each entry checks (once per call, a cached flag)
 //! that the CPU has the three extensions and otherwise runs the scalar kernel, so even a
 //! caller that bypasses [`Kernels::get`](super::Kernels::get) stays sound.
@@ -30,6 +33,7 @@ use super::dispatch::{Backend, Kernels, SCALAR};
 use crate::quant::{BlockQ8K, BlockQ8_0};
 use half::f16;
 
+mod avx512;
 mod float;
 mod mm;
 mod q4;
@@ -54,6 +58,72 @@ pub fn available() -> bool {
             target_feature = "fma",
             target_feature = "f16c"
         ))
+    }
+}
+
+/// Whether this CPU also runs AVX-512F/BW/VL and AVX-512 VNNI (on top of [`available`]).
+#[inline]
+pub fn available_avx512() -> bool {
+    #[cfg(feature = "std")]
+    {
+        available()
+            && std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        available()
+            && cfg!(all(
+                target_feature = "avx512f",
+                target_feature = "avx512bw",
+                target_feature = "avx512vl",
+                target_feature = "avx512vnni"
+            ))
+    }
+}
+
+/// The AVX2 table with AVX-512 VNNI row kernels for Q8_0 and repacked Q4_0.
+pub static AVX512: Kernels = Kernels {
+    backend: Backend::Avx512,
+    quantize_q8_0,
+    quantize_q8_k,
+    q4_0,
+    q4_0_repacked: q4_0_repacked_vnni,
+    q8_0: q8_0_vnni,
+    q4_0_repacked_mm: Some(q4_0_repacked_mm),
+    q8_0_mm: Some(q8_0_mm_vnni),
+    q6_k,
+    f16: rows_f16,
+    f32: rows_f32,
+};
+
+fn q4_0_repacked_vnni(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
+    if !available_avx512() {
+        return q4_0_repacked(w, x, out);
+    }
+    // SAFETY: `available_avx512()` confirmed every feature the kernel needs.
+    unsafe { avx512::q4_0_repacked(w, x, out) }
+}
+
+fn q8_0_vnni(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
+    if !available_avx512() {
+        return q8_0(w, x, out);
+    }
+    // SAFETY: `available_avx512()` confirmed every feature the kernel needs.
+    unsafe { avx512::q8_0(w, x, out) }
+}
+
+fn q8_0_mm_vnni(w: &[u8], x: &[BlockQ8_0], x_stride: usize, n: usize, out: &mut [f32]) {
+    let rows = out.len().checked_div(n).unwrap_or(0);
+    match mm::blocks(w, rows, 34, x, x_stride, n) {
+        Some(nb) if available_avx512() && out.len() == n * rows => {
+            // SAFETY: `available_avx512()` confirmed every feature the kernel needs; `blocks`
+            // checked the shapes; `out.len()` is `n·rows`.
+            unsafe { avx512::q8_0_mm(w, x, x_stride, n, nb, out) }
+        }
+        _ => per_position(q8_0_vnni, w, x, x_stride, n, out),
     }
 }
 
@@ -106,7 +176,7 @@ fn q4_0_repacked(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
 
 fn q4_0_repacked_mm(w: &[u8], x: &[BlockQ8_0], x_stride: usize, n: usize, out: &mut [f32]) {
     let rows = out.len().checked_div(n).unwrap_or(0);
-    match mm::blocks(w, rows, x, x_stride, n) {
+    match mm::blocks(w, rows, 18, x, x_stride, n) {
         Some(nb) if available() && out.len() == n * rows => {
             // SAFETY: `available()` confirmed AVX2, FMA and F16C; `blocks` checked the
             // shapes; `out.len()` is `n·rows`.

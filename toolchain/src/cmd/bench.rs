@@ -9,12 +9,13 @@ use mote_runtime::thread_pool::ThreadPool;
 use mote_runtime::{OwnedArena, SessionConfig};
 use mote_toolchain::bench::{llama_bench, MoteBench, Samples, Test};
 use mote_toolchain::model_file::ModelFile;
+use mote_toolchain::stream::{self, Bandwidth};
 use std::path::PathBuf;
 
 #[derive(ClapArgs)]
 pub struct Args {
-    /// GGUF model to measure.
-    model: PathBuf,
+    /// GGUF model to measure (optional with `--stream`).
+    model: Option<PathBuf>,
     /// Thread counts to test, comma-separated.
     #[arg(short = 't', long, value_delimiter = ',', default_value = "1")]
     threads: Vec<usize>,
@@ -40,10 +41,61 @@ pub struct Args {
     /// repetition by repetition, and print the ratio.
     #[arg(long)]
     vs_llama_bench: Option<PathBuf>,
+    /// Measure this machine's memory bandwidth first (STREAM copy, scale, add, triad and a
+    /// read-only sum, per thread count); with a model, also print each generation test's
+    /// weight bytes per token × tokens/s as a fraction of the read bandwidth (roofline).
+    #[arg(long)]
+    stream: bool,
+    /// Bytes per STREAM array, in MiB (three arrays; make them ≫ the last-level cache).
+    #[arg(long, default_value_t = 64)]
+    stream_mib: usize,
+}
+
+/// STREAM at every thread count of `a`, printed as a table.
+fn run_stream(a: &Args) -> Vec<Bandwidth> {
+    let reps = a.reps.max(5);
+    if !a.json {
+        eprintln!(
+            "STREAM: 3 arrays of {} MiB, median of {reps} repetitions",
+            a.stream_mib
+        );
+        println!(
+            "| STREAM | threads | copy GB/s | scale GB/s | add GB/s | triad GB/s | read GB/s |"
+        );
+        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    }
+    let mut out = Vec::new();
+    for &threads in &a.threads {
+        let b = stream::measure(threads, a.stream_mib << 20, reps);
+        if a.json {
+            let v = serde_json::json!({
+                "stream_threads": threads,
+                "stream_array_bytes": a.stream_mib << 20,
+                "copy_gbs": b.copy,
+                "scale_gbs": b.scale,
+                "add_gbs": b.add,
+                "triad_gbs": b.triad,
+                "read_gbs": b.read,
+            });
+            println!("{v}");
+        } else {
+            println!(
+                "| STREAM | {threads} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                b.copy, b.scale, b.add, b.triad, b.read
+            );
+        }
+        out.push(b);
+    }
+    out
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let file = ModelFile::open(&a.model)?;
+    let bandwidth = if a.stream { run_stream(&a) } else { Vec::new() };
+    let Some(path) = a.model.clone() else {
+        anyhow::ensure!(a.stream, "give a model to measure, or --stream");
+        return Ok(());
+    };
+    let file = ModelFile::open(&path)?;
     let model = file.model()?;
     let kernels = Kernels::from_env()
         .map_err(|_| anyhow::anyhow!("MOTE_KERNELS names no kernel table this CPU runs"))?;
@@ -81,7 +133,7 @@ pub fn run(a: Args) -> Result<()> {
     if !a.json {
         eprintln!(
             "{}: {:.2} MiB weights, {:.2} M params, kernels {}, arena {:.2} MiB for ctx {} (kv {kv_name}, batch {})",
-            a.model.display(),
+            path.display(),
             params.0 / 1048576.0,
             params.1 as f64 / 1e6,
             kernels.backend.name(),
@@ -100,6 +152,8 @@ pub fn run(a: Args) -> Result<()> {
         }
     }
 
+    // Generation tests: (threads, mote t/s, llama.cpp t/s) for the roofline table.
+    let mut gen = Vec::new();
     for test in &tests {
         let pool = ThreadPool::new(test.threads).context("starting worker threads")?;
         let sc = MoteBench::config(base, test);
@@ -111,12 +165,15 @@ pub fn run(a: Args) -> Result<()> {
         for _ in 0..a.reps {
             ours.0.push(bench.run(test)?);
             if let Some(bin) = &a.vs_llama_bench {
-                theirs.0.push(llama_bench(bin, &a.model, test, kv_name)?);
+                theirs.0.push(llama_bench(bin, &path, test, kv_name)?);
             }
+        }
+        if test.n_gen > 0 {
+            gen.push((test.threads, ours.median(), theirs.median()));
         }
         if a.json {
             let v = serde_json::json!({
-                "model_filename": a.model.display().to_string(),
+                "model_filename": path.display().to_string(),
                 "model_type": label,
                 "model_size": model.weight_bytes(),
                 "model_n_params": params.1,
@@ -166,7 +223,62 @@ pub fn run(a: Args) -> Result<()> {
             );
         }
     }
+    if !bandwidth.is_empty() && !gen.is_empty() {
+        roofline(&a, &label, model.bytes_per_token(), &bandwidth, &gen);
+    }
     Ok(())
+}
+
+/// Generation speed as a fraction of the bandwidth bound: a token reads every weight once.
+fn roofline(
+    a: &Args,
+    label: &str,
+    bytes_per_token: usize,
+    bandwidth: &[Bandwidth],
+    gen: &[(usize, f64, f64)],
+) {
+    let mib = bytes_per_token as f64 / 1048576.0;
+    if !a.json {
+        println!();
+        println!("| model | threads | weights MiB/token | STREAM read GB/s | mote GB/s | mote roofline | llama.cpp GB/s | llama.cpp roofline |");
+        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    }
+    for &(threads, ours, theirs) in gen {
+        let Some(bw) = bandwidth.iter().find(|b| b.threads == threads) else {
+            continue;
+        };
+        let (g_ours, g_theirs) = (
+            bytes_per_token as f64 * ours / 1e9,
+            bytes_per_token as f64 * theirs / 1e9,
+        );
+        if a.json {
+            let v = serde_json::json!({
+                "model_type": label,
+                "n_threads": threads,
+                "weight_bytes_per_token": bytes_per_token,
+                "stream_read_gbs": bw.read,
+                "gbs": g_ours,
+                "roofline": g_ours / bw.read,
+                "llama_bench_gbs": if theirs.is_nan() { None } else { Some(g_theirs) },
+                "llama_bench_roofline": if theirs.is_nan() { None } else { Some(g_theirs / bw.read) },
+            });
+            println!("{v}");
+        } else {
+            let (lg, lr) = if theirs.is_nan() {
+                ("–".to_string(), "–".to_string())
+            } else {
+                (
+                    format!("{g_theirs:.2}"),
+                    format!("{:.0}%", 100.0 * g_theirs / bw.read),
+                )
+            };
+            println!(
+                "| {label} | {threads} | {mib:.2} | {:.1} | {g_ours:.2} | {:.0}% | {lg} | {lr} |",
+                bw.read,
+                100.0 * g_ours / bw.read
+            );
+        }
+    }
 }
 
 fn n_params(model: &mote_runtime::Model<'_>) -> u64 {

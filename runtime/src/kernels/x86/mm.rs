@@ -20,10 +20,18 @@ const P: usize = 4;
 /// Blocks per chunk of prepared activation data.
 const CH: usize = 64;
 
-/// The blocks per row that an `n`-position call over `w` (`rows` rows) reads from each
-/// position, if `x` (positions `x_stride` blocks apart) holds them all.
-pub fn blocks(w: &[u8], rows: usize, x: &[BlockQ8_0], x_stride: usize, n: usize) -> Option<usize> {
-    let nb = w.len().checked_div(rows)? / BS;
+/// The blocks per row that an `n`-position call over `w` (`rows` rows of blocks of `bs`
+/// bytes) reads from each position, if `x` (positions `x_stride` blocks apart) holds them
+/// all.
+pub fn blocks(
+    w: &[u8],
+    rows: usize,
+    bs: usize,
+    x: &[BlockQ8_0],
+    x_stride: usize,
+    n: usize,
+) -> Option<usize> {
+    let nb = w.len().checked_div(rows)? / bs;
     (n > 0 && nb <= x_stride && (n - 1) * x_stride + nb <= x.len()).then_some(nb)
 }
 
@@ -35,7 +43,7 @@ pub fn blocks(w: &[u8], rows: usize, x: &[BlockQ8_0], x_stride: usize, n: usize)
 /// a block serve up to four positions, each with its own vector accumulator.
 ///
 /// # Safety
-/// The CPU has AVX2, FMA and F16C; `blocks(w, rows, x, x_stride, n) == Some(nb)`;
+/// The CPU has AVX2, FMA and F16C; `blocks(w, rows, 18, x, x_stride, n) == Some(nb)`;
 /// `out.len()` is a multiple of `n`.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn q4_0_repacked(

@@ -6,8 +6,8 @@
 //! `n − 8`, so `8·y` is taken off afterwards. Both steps are exact for every `y`.
 
 use super::simd::{
-    f16_to_f32, f16x8_strided, f16x8_strided_full, fma1, hsum_float_8x4, load16, load32, prefetch,
-    u16_at,
+    f16_to_f32, f16x8_strided, f16x8_strided_full, fma1, hsum_float_8x4, load16, load32, u16_at,
+    Ahead,
 };
 use super::Rows;
 use crate::quant::BlockQ8_0;
@@ -17,8 +17,6 @@ use core::arch::x86_64::*;
 const BS: usize = 18;
 /// Bytes per Q8_0 block.
 const XS: usize = 34;
-/// How many groups of rows ahead the weights are prefetched.
-const AHEAD: usize = 2;
 
 /// As `SCALAR.q4_0`: per block, lane `l` is the exact sum of products `4l..4l+4`, fused
 /// into its accumulator as `(d_w·d_x)·sum + acc`; each row ends with `hsum_float_8`.
@@ -142,8 +140,9 @@ pub unsafe fn repacked(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
     }
 }
 
-/// Blocks per chunk of [`repacked`]'s prepared activation data.
-const CH: usize = 64;
+/// Blocks per chunk of [`repacked`]'s prepared activation data (rows up to 16384 columns
+/// are one chunk, so each group of rows is read once, front to back).
+const CH: usize = 512;
 
 /// Rows `r..r+8` (lane `i` = row `r + i`), blocks `c0..c0 + corr.len()`, on top of `acc`.
 /// `corr[j]` is `8·Σy` and `xd[j]` is `d_x` of block `c0 + j`.
@@ -168,17 +167,18 @@ unsafe fn repacked_x8(
     let stride = rows.row_bytes;
     let p: [*const u8; 4] = core::array::from_fn(|i| rows.row(r + i));
     let q: [*const u8; 4] = core::array::from_fn(|i| rows.row(r + 4 + i));
-    let ahead: [*const u8; 8] = core::array::from_fn(|i| rows.row(r + 8 * AHEAD + i));
+    // The next group's bytes of this chunk, from its first row's to its last row's.
+    let cn = corr.len();
+    let mut ahead = Ahead::new(
+        rows.row(r + 8).wrapping_add(c0 * BS),
+        7 * stride + cn * BS,
+        cn,
+    );
     let xp = x.as_ptr().cast::<u8>();
     for (j, (&c, &d)) in corr.iter().zip(xd).enumerate() {
         let b = c0 + j;
         let o = b * BS;
-        // Every other block: two blocks are 36 bytes, under a cache line.
-        if j % 2 == 0 {
-            for a in ahead {
-                prefetch(a.wrapping_add(o));
-            }
-        }
+        ahead.step();
         // SAFETY: block `b` of `x`: its 32 quants, read as two halves.
         let (ylo, yhi) = unsafe {
             (

@@ -10,7 +10,7 @@
 //! −128 is recomputed as `|w| · sign(y, w)`, exact unless an activation is −128 (never made
 //! by `quantize_q8_0`); if both occur, that group goes to the scalar kernel.
 
-use super::simd::{f16_to_f32, f16x8_strided_full, hsum_float_8x4, load32, prefetch, u16_at};
+use super::simd::{f16_to_f32, f16x8_strided_full, hsum_float_8x4, load32, u16_at, Ahead};
 use super::Rows;
 use crate::kernels::dispatch::SCALAR;
 use crate::quant::BlockQ8_0;
@@ -21,7 +21,7 @@ const BS: usize = 34;
 /// Rows per group.
 const R: usize = 4;
 /// How many groups ahead the weights are prefetched.
-const AHEAD: usize = 4;
+const AHEAD: usize = 1;
 /// Blocks per row up to which the activation scales are converted once per call.
 const XD_CAP: usize = 256;
 
@@ -51,10 +51,10 @@ pub unsafe fn rows(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
         let k = (n - r).min(R);
         let o = &mut out[r..r + k];
         let p: [*const u8; R] = core::array::from_fn(|i| rows.row(r + i.min(k - 1)));
-        let ahead = rows.row(r + AHEAD * R);
+        let ahead = Ahead::new(rows.row(r + AHEAD * R), R * rows.row_bytes, nb);
         // SAFETY: rows `r..r+k` exist and hold `nb ≤ x.len()` blocks (rows past `k` repeat
         // row `r + k − 1`).
-        let (acc, w128) = unsafe { dot::<true>(p, x, xd, nb, ahead, rows.row_bytes) };
+        let (acc, w128) = unsafe { dot::<true>(p, x, xd, nb, ahead) };
         let acc = if !w128 {
             acc
         } else if !*x_min.get_or_insert_with(|| {
@@ -62,7 +62,7 @@ pub unsafe fn rows(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
             unsafe { has_minus_128(&x[..nb]) }
         }) {
             // SAFETY: as above; no activation is −128.
-            unsafe { dot::<false>(p, x, xd, nb, ahead, rows.row_bytes).0 }
+            unsafe { dot::<false>(p, x, xd, nb, ahead).0 }
         } else {
             let rb = rows.row_bytes;
             (SCALAR.q8_0)(&w[r * rb..(r + k) * rb], x, o);
@@ -98,8 +98,8 @@ pub unsafe fn has_minus_128(x: &[BlockQ8_0]) -> bool {
 ///
 /// `SIGNS_ON_WEIGHTS` picks the operands of `vpmaddubsw`: `|y| · sign(w, y)` (exact unless
 /// a weight is −128, which the second result reports) or `|w| · sign(y, w)` (exact unless
-/// an activation is −128, which the caller rules out). `xd`, if given, holds the activation scales as f32. `ahead` is
-/// prefetched, `row_bytes` apart.
+/// an activation is −128, which the caller rules out). `xd`, if given, holds the activation
+/// scales as f32. `ahead` is stepped once per block.
 ///
 /// # Safety
 /// The CPU has AVX2, FMA and F16C; each `p[i]` is followed by `nb` readable blocks;
@@ -111,8 +111,7 @@ unsafe fn dot<const SIGNS_ON_WEIGHTS: bool>(
     x: &[BlockQ8_0],
     xd: Option<&[f32]>,
     nb: usize,
-    ahead: *const u8,
-    row_bytes: usize,
+    mut ahead: Ahead,
 ) -> ([__m256; R], bool) {
     let xp = x.as_ptr().cast::<u8>();
     let mut acc = [_mm256_setzero_ps(); R];
@@ -133,14 +132,13 @@ unsafe fn dot<const SIGNS_ON_WEIGHTS: bool>(
             }
         }
         for j in 0..8 {
-            for i in 0..R {
-                prefetch(ahead.wrapping_add(i * row_bytes + (b0 + j) * BS));
-            }
+            ahead.step();
             // SAFETY: block `b0 + j < nb` of `x` and of every row.
             unsafe { block::<SIGNS_ON_WEIGHTS>(p, xp, b0 + j, &dd, j, &mut acc, &mut wmin) };
         }
     }
     for b in full..nb {
+        ahead.step();
         // SAFETY: block `b < nb` of `x` and of every row: the scales.
         let dd = unsafe {
             let xd = match xd {

@@ -74,6 +74,43 @@ pub fn prefetch(p: *const u8) {
     _mm_prefetch::<_MM_HINT_T0>(p.cast())
 }
 
+/// Prefetches a byte range one cache line at a time, a few lines per [`Ahead::step`].
+///
+/// Rows are read a group at a time; prefetching the next group's bytes in address order,
+/// each line once, keeps more lines in flight than per-row hints at block offsets (which
+/// touch most lines several times and in a scattered order).
+#[derive(Clone, Copy)]
+pub struct Ahead {
+    next: usize,
+    end: usize,
+    per: usize,
+}
+
+impl Ahead {
+    /// `len` bytes from `start`, spread over `steps` calls of [`Ahead::step`]. Any address
+    /// is allowed: a prefetch never faults.
+    #[inline(always)]
+    pub fn new(start: *const u8, len: usize, steps: usize) -> Ahead {
+        let next = start as usize;
+        Ahead {
+            next,
+            end: next.saturating_add(len),
+            per: len.div_ceil(64).div_ceil(steps.max(1)),
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub fn step(&mut self) {
+        for _ in 0..self.per {
+            if self.next < self.end {
+                prefetch(self.next as *const u8);
+            }
+            self.next = self.next.wrapping_add(64);
+        }
+    }
+}
+
 /// One f16 (raw bits) widened exactly to f32.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]

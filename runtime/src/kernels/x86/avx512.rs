@@ -1,0 +1,356 @@
+//! Row kernels with AVX-512 VNNI (`vpdpbusd`, on 256-bit registers through AVX-512VL),
+//! bit for bit the AVX2 kernels' (and so the scalar reference's) results.
+//!
+//! `vpdpbusd` adds four products of unsigned by signed bytes into each i32 lane, exactly
+//! (no saturation): one instruction where AVX2 needs `vpmaddubsw` and `vpmaddwd`. Its
+//! lanes are the reference's Q8_0 lanes (four consecutive products each).
+//!
+//! - Q8_0 flips the weights' sign bits (`w + 128`, unsigned) and starts each lane from
+//!   `−128·Σy` of its four activations, so every input is exact, −128 included: no
+//!   fallback as in the AVX2 kernel.
+//! - Q4_0 (repacked order) dots the unsigned nibbles and takes `8·Σy` off, as AVX2 does.
+
+use super::simd::{f16_to_f32, f16x8_strided_full, hsum_float_8x4, load16, load32, Ahead};
+use super::Rows;
+use crate::quant::BlockQ8_0;
+use core::arch::x86_64::*;
+
+/// Bytes per Q4_0 block.
+const Q4: usize = 18;
+/// Bytes per Q8_0 block.
+const Q8: usize = 34;
+
+/// As `SCALAR.q4_0_repacked` (see [`super::q4::repacked`] for the arrangement of eight
+/// rows per pass).
+///
+/// # Safety
+/// The CPU has AVX2, FMA, F16C, AVX-512F/BW/VL and AVX-512 VNNI.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+pub unsafe fn q4_0_repacked(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
+    let rows = Rows::new(w, out.len());
+    let nb = (rows.row_bytes / Q4).min(x.len());
+    let full = out.len() - out.len() % 8;
+    if nb > CH {
+        // SAFETY: AVX2, FMA and F16C are present.
+        return unsafe { super::q4::repacked(w, x, out) };
+    }
+    let mut corr = [0i32; CH];
+    let mut xd = [0.0f32; CH];
+    for ((c, d), xb) in corr.iter_mut().zip(xd.iter_mut()).zip(&x[..nb]) {
+        *c = 8 * xb.qs.iter().map(|&q| i32::from(q)).sum::<i32>();
+        *d = f16_to_f32(xb.d.to_bits());
+    }
+    for (g, o) in out[..full].chunks_exact_mut(8).enumerate() {
+        // SAFETY: rows `8g..8g+8` exist and hold `nb ≤ x.len()` blocks.
+        let acc = unsafe { q4_x8(rows, 8 * g, x, &corr[..nb], &xd[..nb]) };
+        // SAFETY: `o` is 8 writable floats.
+        unsafe { _mm256_storeu_ps(o.as_mut_ptr(), acc) };
+    }
+    if full < out.len() {
+        let tail = &w[full * rows.row_bytes..out.len() * rows.row_bytes];
+        // SAFETY: AVX2, FMA and F16C are present.
+        unsafe { super::q4::repacked(tail, x, &mut out[full..]) };
+    }
+}
+
+/// Blocks per row up to which [`q4_0_repacked`] runs here (longer rows go to AVX2).
+const CH: usize = 512;
+
+/// Rows `r..r+8` (lane `i` = row `r + i`) over blocks `0..corr.len()`; `corr[b]` is `8·Σy`
+/// and `xd[b]` is `d_x` of block `b`.
+///
+/// # Safety
+/// As [`q4_0_repacked`]; rows `r..r+8` each hold `corr.len() ≤ x.len()` blocks;
+/// `xd.len() == corr.len()`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn q4_x8(rows: Rows, r: usize, x: &[BlockQ8_0], corr: &[i32], xd: &[f32]) -> __m256 {
+    let low = _mm256_set1_epi8(0x0f);
+    let zero = _mm256_setzero_si256();
+    let p0 = rows.row(r);
+    let stride = rows.row_bytes;
+    let p: [*const u8; 4] = core::array::from_fn(|i| rows.row(r + i));
+    let q: [*const u8; 4] = core::array::from_fn(|i| rows.row(r + 4 + i));
+    let nb = corr.len();
+    // The next group's bytes, front to back.
+    let mut ahead = Ahead::new(rows.row(r + 8), 7 * stride + nb * Q4, nb);
+    let xp = x.as_ptr().cast::<u8>();
+    let mut acc = _mm256_setzero_ps();
+    for (b, (&c, &d)) in corr.iter().zip(xd).enumerate() {
+        let o = b * Q4;
+        ahead.step();
+        // SAFETY: block `b` of `x`: its 32 quants, read as two halves.
+        let (ylo, yhi) = unsafe {
+            (
+                _mm256_broadcastsi128_si256(load16(xp.add(b * Q8 + 2))),
+                _mm256_broadcastsi128_si256(load16(xp.add(b * Q8 + 18))),
+            )
+        };
+        // [row i | row i+4]: four i32 sums of n·y each (n the unsigned nibbles).
+        let m: [__m256i; 4] = core::array::from_fn(|i| {
+            // SAFETY: block `b` of rows `r + i` and `r + i + 4`: 16 quant bytes each.
+            let v = unsafe {
+                _mm256_inserti128_si256::<1>(
+                    _mm256_castsi128_si256(load16(p[i].add(o + 2))),
+                    load16(q[i].add(o + 2)),
+                )
+            };
+            let lo = _mm256_and_si256(v, low);
+            let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(v), low);
+            _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(zero, lo, ylo), hi, yhi)
+        });
+        // Transpose and add: [r0 r1 r0 r1 | r4 r5 r4 r5], [r2 r3 ..], then one per row.
+        let t0 = _mm256_add_epi32(
+            _mm256_unpacklo_epi32(m[0], m[1]),
+            _mm256_unpackhi_epi32(m[0], m[1]),
+        );
+        let t1 = _mm256_add_epi32(
+            _mm256_unpacklo_epi32(m[2], m[3]),
+            _mm256_unpackhi_epi32(m[2], m[3]),
+        );
+        let sum = _mm256_add_epi32(_mm256_unpacklo_epi64(t0, t1), _mm256_unpackhi_epi64(t0, t1));
+        // Σ (n − 8)·y.
+        let sum = _mm256_sub_epi32(sum, _mm256_set1_epi32(c));
+        // SAFETY: block `b` of rows `r..r+8` (row `r + i` at `p0 + i·stride`).
+        let wd = unsafe { f16x8_strided_full(p0.add(o), stride) };
+        let dv = _mm256_mul_ps(wd, _mm256_set1_ps(d));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), dv, acc);
+    }
+    acc
+}
+
+/// Rows per Q8_0 group.
+const R: usize = 4;
+/// Blocks per row up to which the activation scales are converted once per call.
+const XD_CAP: usize = 256;
+
+/// As `SCALAR.q8_0`, for every input (activations and weights of −128 included).
+///
+/// # Safety
+/// The CPU has AVX2, FMA, F16C, AVX-512F/BW/VL and AVX-512 VNNI.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+pub unsafe fn q8_0(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
+    let rows = Rows::new(w, out.len());
+    let nb = (rows.row_bytes / Q8).min(x.len());
+    let mut xd = [0.0f32; XD_CAP];
+    let xd = if nb <= XD_CAP {
+        for (d, xb) in xd.iter_mut().zip(&x[..nb]) {
+            *d = f16_to_f32(xb.d.to_bits());
+        }
+        Some(&xd[..nb])
+    } else {
+        None
+    };
+    let n = out.len();
+    let mut r = 0;
+    while r < n {
+        let k = (n - r).min(R);
+        let p: [*const u8; R] = core::array::from_fn(|i| rows.row(r + i.min(k - 1)));
+        let ahead = Ahead::new(rows.row(r + R), R * rows.row_bytes, nb);
+        // SAFETY: rows `r..r+k` exist and hold `nb ≤ x.len()` blocks (rows past `k` repeat
+        // row `r + k − 1`).
+        let acc = unsafe { q8_dot(p, x, xd, nb, ahead) };
+        let s = hsum_float_8x4(acc[0], acc[1], acc[2], acc[3]);
+        let mut s4 = [0.0f32; 4];
+        // SAFETY: `s4` is 4 writable floats.
+        unsafe { _mm_storeu_ps(s4.as_mut_ptr(), s) };
+        out[r..r + k].copy_from_slice(&s4[..k]);
+        r += k;
+    }
+}
+
+/// The lane accumulators of the four rows at `p`. `xd`, if given, holds the activation
+/// scales as f32; `ahead` is stepped once per block.
+///
+/// # Safety
+/// As [`q8_0`]; each `p[i]` is followed by `nb` readable blocks; `nb ≤ x.len()`; `xd` has
+/// `nb` entries if given.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn q8_dot(
+    p: [*const u8; R],
+    x: &[BlockQ8_0],
+    xd: Option<&[f32]>,
+    nb: usize,
+    mut ahead: Ahead,
+) -> [__m256; R] {
+    let xp = x.as_ptr().cast::<u8>();
+    let mut acc = [_mm256_setzero_ps(); R];
+    let full = nb - nb % 8;
+    for b0 in (0..full).step_by(8) {
+        // Scales of eight blocks at once: `d_w·d_x` (exact, a product of two f16).
+        let mut dd = [[0.0f32; 8]; R];
+        // SAFETY: blocks `b0..b0+8` of `x` and of every row are readable.
+        unsafe {
+            let xd = match xd {
+                Some(xd) => _mm256_loadu_ps(xd.as_ptr().add(b0)),
+                None => f16x8_strided_full(xp.add(b0 * Q8), Q8),
+            };
+            for (d, &pr) in dd.iter_mut().zip(&p) {
+                let wd = f16x8_strided_full(pr.add(b0 * Q8), Q8);
+                _mm256_storeu_ps(d.as_mut_ptr(), _mm256_mul_ps(wd, xd));
+            }
+        }
+        for j in 0..8 {
+            ahead.step();
+            // SAFETY: block `b0 + j < nb` of `x` and of every row.
+            unsafe { q8_block(p, xp, b0 + j, &dd, j, &mut acc) };
+        }
+    }
+    for b in full..nb {
+        ahead.step();
+        // SAFETY: block `b < nb` of `x` and of every row: the scales.
+        let dd = unsafe {
+            let xd = match xd {
+                Some(xd) => *xd.as_ptr().add(b),
+                None => f16_to_f32(super::simd::u16_at(xp.add(b * Q8)) as u16),
+            };
+            core::array::from_fn(|i| {
+                [f16_to_f32(super::simd::u16_at(p[i].add(b * Q8)) as u16) * xd; 8]
+            })
+        };
+        // SAFETY: as above.
+        unsafe { q8_block(p, xp, b, &dd, 0, &mut acc) };
+    }
+    acc
+}
+
+/// Block `b` of the four rows at `p` with scales `dd[i][j]` (`d_w·d_x` of row `i`) into
+/// `acc`.
+///
+/// # Safety
+/// As [`q8_0`]; block `b` of `xp` (Q8_0 activations) and of each row is readable.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn q8_block(
+    p: [*const u8; R],
+    xp: *const u8,
+    b: usize,
+    dd: &[[f32; 8]; R],
+    j: usize,
+    acc: &mut [__m256; R],
+) {
+    let flip = _mm256_set1_epi8(i8::MIN);
+    let o = b * Q8 + 2;
+    // SAFETY: block `b` of `x`: its 32 quants.
+    let y = unsafe { load32(xp.add(o)) };
+    // −128·(sum of each four activations): the lanes' start, so that the unsigned
+    // `w + 128` leaves `Σ w·y`.
+    let start = _mm256_sub_epi32(
+        _mm256_setzero_si256(),
+        _mm256_dpbusd_epi32(_mm256_setzero_si256(), flip, y),
+    );
+    for i in 0..R {
+        // SAFETY: block `b` of row `i`: its 32 quants.
+        let q = unsafe { load32(p[i].add(o)) };
+        let s = _mm256_dpbusd_epi32(start, _mm256_xor_si256(q, flip), y);
+        let d = _mm256_broadcast_ss(&dd[i][j & 7]);
+        acc[i] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc[i]);
+    }
+}
+
+/// As `SCALAR.q8_0` for each position: `out[b·rows + r]` is row `r` of `w` dotted with
+/// position `b`'s `nb` blocks at `x[b·x_stride..]`, `rows = out.len() / n`.
+///
+/// Four rows by up to four positions at a time: each block's weights are loaded (and their
+/// sign bits flipped) once for the positions, each position's activations once for the
+/// rows; every (row, position) keeps its own lane accumulators, fused in block order as in
+/// [`q8_0`].
+///
+/// # Safety
+/// As [`q8_0`]; `super::mm::blocks(w, rows, Q8, x, x_stride, n) == Some(nb)`; `out.len()`
+/// is a multiple of `n`.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+pub unsafe fn q8_0_mm(
+    w: &[u8],
+    x: &[BlockQ8_0],
+    x_stride: usize,
+    n: usize,
+    nb: usize,
+    out: &mut [f32],
+) {
+    let nrows = out.len() / n;
+    let rows = Rows::new(w, nrows);
+    let xp = x.as_ptr().cast::<u8>();
+    let xs = x_stride * Q8;
+    let mut r = 0;
+    while r < nrows {
+        let k = (nrows - r).min(R);
+        // A short last group repeats its last row.
+        let p: [*const u8; R] = core::array::from_fn(|i| rows.row(r + i.min(k - 1)));
+        let mut b0 = 0;
+        while b0 < n {
+            let pn = (n - b0).min(MM_P);
+            let xb = xp.wrapping_add(b0 * xs);
+            // SAFETY: rows `r..r+k` hold `nb` blocks; positions `b0..b0+pn` hold `nb` blocks
+            // each, `xs` bytes apart (`blocks` checked them).
+            let acc = unsafe {
+                match pn {
+                    1 => mm_x4::<1>(p, xb, xs, nb),
+                    2 => mm_x4::<2>(p, xb, xs, nb),
+                    3 => mm_x4::<3>(p, xb, xs, nb),
+                    _ => mm_x4::<4>(p, xb, xs, nb),
+                }
+            };
+            for (q, a) in acc.iter().enumerate().take(pn) {
+                let s = hsum_float_8x4(a[0], a[1], a[2], a[3]);
+                let mut s4 = [0.0f32; 4];
+                // SAFETY: `s4` is 4 writable floats.
+                unsafe { _mm_storeu_ps(s4.as_mut_ptr(), s) };
+                let at = (b0 + q) * nrows + r;
+                out[at..at + k].copy_from_slice(&s4[..k]);
+            }
+            b0 += pn;
+        }
+        r += k;
+    }
+}
+
+/// Positions per register block of [`q8_0_mm`].
+const MM_P: usize = 4;
+
+/// The lane accumulators of the four rows at `p` for positions `0..N` (at `xb + q·xs`),
+/// over `nb` blocks; entries past `N` stay zero.
+///
+/// # Safety
+/// As [`q8_0`]; each `p[i]` and each position holds `nb` readable blocks.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn mm_x4<const N: usize>(
+    p: [*const u8; R],
+    xb: *const u8,
+    xs: usize,
+    nb: usize,
+) -> [[__m256; R]; MM_P] {
+    let flip = _mm256_set1_epi8(i8::MIN);
+    let zero = _mm256_setzero_si256();
+    let mut acc = [[_mm256_setzero_ps(); R]; MM_P];
+    for b in 0..nb {
+        let o = b * Q8;
+        // SAFETY: block `b` of every row: its scale and 32 quants.
+        let (wq, wd): ([__m256i; R], [f32; R]) = unsafe {
+            (
+                core::array::from_fn(|i| _mm256_xor_si256(load32(p[i].add(o + 2)), flip)),
+                core::array::from_fn(|i| f16_to_f32(super::simd::u16_at(p[i].add(o)) as u16)),
+            )
+        };
+        for (q, aq) in acc.iter_mut().enumerate().take(N) {
+            let yb = xb.wrapping_add(q * xs + o);
+            // SAFETY: block `b` of position `q`: its scale and 32 quants.
+            let (y, xd) = unsafe {
+                (
+                    load32(yb.add(2)),
+                    f16_to_f32(super::simd::u16_at(yb) as u16),
+                )
+            };
+            let start = _mm256_sub_epi32(zero, _mm256_dpbusd_epi32(zero, flip, y));
+            for i in 0..R {
+                let s = _mm256_dpbusd_epi32(start, wq[i], y);
+                // `d_w·d_x`, exact (a product of two f16).
+                let d = _mm256_set1_ps(wd[i] * xd);
+                aq[i] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), aq[i]);
+            }
+        }
+    }
+    acc
+}
