@@ -76,9 +76,9 @@ fn sampling_is_seeded_and_logprobs_match_scoring() {
         one.iter().flatten().map(|c| &c.ids).collect();
     assert!(distinct.len() > 5, "samples barely differ: {distinct:?}");
 
-    let given: Vec<Vec<(Vec<u32>, bool)>> = one
+    let given: Vec<Vec<(Vec<u32>, Option<u32>)>> = one
         .iter()
-        .map(|cs| cs.iter().map(|c| (c.ids.clone(), c.ended)).collect())
+        .map(|cs| cs.iter().map(|c| (c.ids.clone(), c.end_id)).collect())
         .collect();
     let scored = Generator::open(src.gguf(), 2)
         .unwrap()

@@ -141,7 +141,7 @@ fn judge<'a>(meta: &Meta, c: &'a Completion) -> Judged<'a> {
 }
 
 /// Per-sample KL against the reference and gold wins over it.
-type Versus = (Vec<f64>, Vec<f64>);
+pub type Versus = (Vec<f64>, Vec<f64>);
 /// One prompt: its category, its judged samples, and the comparison with a reference.
 type Item<'a> = (Category, Vec<Judged<'a>>, Option<Versus>);
 
@@ -205,6 +205,39 @@ fn aggregate(name: &str, items: &[Item<'_>]) -> Metrics {
     }
 }
 
+/// Judge every prompt's samples and aggregate them per category and overall. `versus`
+/// holds, per prompt, each sample's KL against a reference and its gold win over it.
+pub fn judge_all(
+    prompts: &[EvalPrompt],
+    samples: &[Vec<Completion>],
+    versus: Option<&[Versus]>,
+) -> (Vec<Metrics>, Metrics) {
+    let items: Vec<Item<'_>> = prompts
+        .iter()
+        .zip(samples)
+        .enumerate()
+        .map(|(i, (p, cs))| {
+            (
+                p.meta.category,
+                cs.iter().map(|c| judge(&p.meta, c)).collect(),
+                versus.map(|v| v[i].clone()),
+            )
+        })
+        .collect();
+    let mut categories = Vec::new();
+    for cat in Category::ALL {
+        let group: Vec<Item<'_>> = items
+            .iter()
+            .filter(|(c, _, _)| *c == cat)
+            .cloned()
+            .collect();
+        if !group.is_empty() {
+            categories.push(aggregate(cat.as_str(), &group));
+        }
+    }
+    (categories, aggregate("all", &items))
+}
+
 /// Evaluate `model` (checkpoint or GGUF) on the world in `world`, optionally against
 /// `reference`.
 pub fn eval_world(
@@ -248,9 +281,9 @@ pub fn eval_world(
         Some(r) => {
             let rsrc = ModelSource::open(r)?;
             let rgen = Generator::open(rsrc.gguf(), cfg.threads)?;
-            let given: Vec<Vec<(Vec<u32>, bool)>> = samples
+            let given: Vec<Vec<(Vec<u32>, Option<u32>)>> = samples
                 .iter()
-                .map(|cs| cs.iter().map(|c| (c.ids.clone(), c.ended)).collect())
+                .map(|cs| cs.iter().map(|c| (c.ids.clone(), c.end_id)).collect())
                 .collect();
             let ref_lp = rgen.score(&texts, &given, cfg.temperature)?;
             let ref_samples = rgen.sample(&texts, cfg.samples, &sc)?;
@@ -296,30 +329,7 @@ pub fn eval_world(
         }
     };
 
-    let items: Vec<Item<'_>> = prompts
-        .iter()
-        .zip(&samples)
-        .enumerate()
-        .map(|(i, (p, cs))| {
-            (
-                p.meta.category,
-                cs.iter().map(|c| judge(&p.meta, c)).collect(),
-                versus.as_ref().map(|v| v[i].clone()),
-            )
-        })
-        .collect();
-    let mut categories = Vec::new();
-    for cat in Category::ALL {
-        let group: Vec<_> = items
-            .iter()
-            .filter(|(c, _, _)| *c == cat)
-            .cloned()
-            .collect();
-        if !group.is_empty() {
-            categories.push(aggregate(cat.as_str(), &group));
-        }
-    }
-    let overall = aggregate("all", &items);
+    let (categories, overall) = judge_all(&prompts, &samples, versus.as_deref());
     let heldout = world.join("corpus-heldout.txt");
     let heldout_ppl = if heldout.is_file() {
         let docs = super::read_docs(&heldout)?;

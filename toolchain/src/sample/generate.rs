@@ -53,6 +53,8 @@ pub struct Completion {
     pub entropies: Vec<f32>,
     /// The model ended its turn (`<|im_end|>` or EOS) within `max_tokens`.
     pub ended: bool,
+    /// The token that ended it.
+    pub end_id: Option<u32>,
 }
 
 /// A GGUF model ready to generate from several threads.
@@ -111,6 +113,7 @@ impl<'m> Worker<'m> {
             logprobs: Vec::new(),
             entropies: Vec::new(),
             ended: false,
+            end_id: None,
         };
         for _ in 0..=cfg.max_tokens {
             let (log_z, h) = log_softmax_at(&logits, cfg.temperature, &mut self.probs);
@@ -129,6 +132,7 @@ impl<'m> Worker<'m> {
                 c.logprobs.push(lp as f32);
                 c.entropies.push(h as f32);
                 c.ended = true;
+                c.end_id = Some(next as u32);
                 break;
             }
             if c.ids.len() == cfg.max_tokens || self.session.pos() >= self.session.ctx_len() {
@@ -144,14 +148,20 @@ impl<'m> Worker<'m> {
         Ok(c)
     }
 
-    /// log p of `ids` (then of the end of turn when `ended`) after the prompt, at `t`.
-    fn score(&mut self, prompt_len: usize, ids: &[u32], ended: bool, t: f32) -> Result<Vec<f32>> {
+    /// log p of `ids` (then of the end-of-turn token `end`, if any) after the prompt, at `t`.
+    fn score(
+        &mut self,
+        prompt_len: usize,
+        ids: &[u32],
+        end: Option<u32>,
+        t: f32,
+    ) -> Result<Vec<f32>> {
         let last = self.session.tokens()[prompt_len - 1];
         self.session.truncate(prompt_len - 1);
         let mut logits = self.session.eval(last)?.to_vec();
         let mut out = Vec::with_capacity(ids.len() + 1);
-        let stop = self.stop[0];
-        for (i, &id) in ids.iter().chain(ended.then_some(&stop)).enumerate() {
+        let ended = end.is_some();
+        for (i, &id) in ids.iter().chain(end.as_ref()).enumerate() {
             let (log_z, _) = log_softmax_at(&logits, t, &mut self.probs);
             out.push((logits[id as usize] as f64 / f64::from(t.max(1e-6)) - log_z) as f32);
             if i < ids.len() && i + 1 < ids.len() + usize::from(ended) {
@@ -268,18 +278,19 @@ impl Generator {
         })
     }
 
-    /// Log-probabilities of given completions (ids, ended) after each prompt, at `t`.
+    /// Log-probabilities of given completions (ids, end-of-turn token) after each prompt,
+    /// at `t`.
     pub fn score(
         &self,
         prompts: &[String],
-        completions: &[Vec<(Vec<u32>, bool)>],
+        completions: &[Vec<(Vec<u32>, Option<u32>)>],
         t: f32,
     ) -> Result<Vec<Vec<Vec<f32>>>> {
         self.for_each(prompts.len(), |w, i| {
             let n = w.prefill(&prompts[i])?;
             completions[i]
                 .iter()
-                .map(|(ids, ended)| w.score(n, ids, *ended, t))
+                .map(|(ids, end)| w.score(n, ids, *end, t))
                 .collect()
         })
     }
