@@ -44,6 +44,17 @@ pub struct LlamaConfig {
     /// `general.name` of exported files.
     #[serde(default = "default_name")]
     pub mote_name: String,
+    /// A reward model's affine normalisation of its raw score (`gain · raw + bias`), set so
+    /// that the SFT model's samples score mean 0 and std 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reward_normalization: Option<RewardNorm>,
+}
+
+/// `reward = gain · raw + bias`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RewardNorm {
+    pub gain: f64,
+    pub bias: f64,
 }
 
 fn default_architectures() -> Vec<String> {
@@ -100,6 +111,7 @@ impl LlamaConfig {
             mlp_bias: false,
             torch_dtype: default_dtype(),
             mote_name: c.name.clone(),
+            reward_normalization: None,
         }
     }
 

@@ -8,7 +8,7 @@ mod llama;
 mod ops;
 pub mod rope_layout;
 
-pub use config::LlamaConfig;
+pub use config::{LlamaConfig, RewardNorm};
 pub use init::{init_missing, init_weights};
 pub use llama::{Heads, Llama};
 pub use ops::{causal_mask, rms_norm, Rope};
