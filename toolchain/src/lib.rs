@@ -12,6 +12,7 @@ pub mod import;
 pub mod init_random;
 pub mod model;
 pub mod model_file;
+pub mod ppo;
 pub mod quantize;
 pub mod recipe;
 pub mod sample;

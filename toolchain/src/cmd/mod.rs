@@ -10,6 +10,7 @@ pub mod import;
 pub mod init;
 pub mod init_random;
 pub mod loaded;
+pub mod ppo;
 pub mod pretrain;
 pub mod run;
 pub mod sample;

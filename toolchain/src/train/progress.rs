@@ -35,6 +35,12 @@ impl Progress {
         self.bar.set_position(step);
     }
 
+    /// Moves to `step` with a free-form message (stages that do not report a loss).
+    pub fn show(&self, step: u64, message: String) {
+        self.bar.set_message(message);
+        self.bar.set_position(step);
+    }
+
     /// Prints a line above the bar (always, even when the bar is hidden or stderr is no tty).
     pub fn note(&self, line: &str) {
         self.bar.suspend(|| eprintln!("{line}"));
