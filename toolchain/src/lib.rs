@@ -14,6 +14,7 @@ pub mod model;
 pub mod model_file;
 pub mod quantize;
 pub mod recipe;
+pub mod reward;
 pub mod sample;
 pub mod stream;
 pub mod tokenizer;

@@ -34,6 +34,8 @@ enum Command {
     Pretrain(cmd::pretrain::Args),
     /// Supervised fine-tuning of a checkpoint on ChatML demonstrations.
     Sft(cmd::sft::Args),
+    /// Reward model from preference pairs or K-wise rankings.
+    Rm(cmd::rm::Args),
     /// Checkpoint → GGUF (f32, f16, q8_0, q4_0), with a quality report.
     Export(cmd::export::Args),
     /// Convert another format into a GGUF model or a checkpoint.
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Init(a) => cmd::init::run(a),
         Command::Pretrain(a) => cmd::pretrain::run(a),
         Command::Sft(a) => cmd::sft::run(a),
+        Command::Rm(a) => cmd::rm::run(a),
         Command::Export(a) => cmd::export::run(a),
         Command::Import(i) => cmd::import::run(i),
         Command::Sample(a) => cmd::sample::run(a),

@@ -11,6 +11,7 @@ pub mod init;
 pub mod init_random;
 pub mod loaded;
 pub mod pretrain;
+pub mod rm;
 pub mod run;
 pub mod sample;
 pub mod sft;
