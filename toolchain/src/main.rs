@@ -36,6 +36,8 @@ enum Command {
     Sft(cmd::sft::Args),
     /// Reward model from preference pairs or K-wise rankings.
     Rm(cmd::rm::Args),
+    /// Direct preference optimisation of a policy on preference pairs or rankings.
+    Dpo(cmd::dpo::Args),
     /// Checkpoint → GGUF (f32, f16, q8_0, q4_0), with a quality report.
     Export(cmd::export::Args),
     /// Convert another format into a GGUF model or a checkpoint.
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Command::Pretrain(a) => cmd::pretrain::run(a),
         Command::Sft(a) => cmd::sft::run(a),
         Command::Rm(a) => cmd::rm::run(a),
+        Command::Dpo(a) => cmd::dpo::run(a),
         Command::Export(a) => cmd::export::run(a),
         Command::Import(i) => cmd::import::run(i),
         Command::Sample(a) => cmd::sample::run(a),

@@ -4,6 +4,7 @@ pub mod annotate;
 pub mod bench;
 pub mod chat;
 pub mod data;
+pub mod dpo;
 pub mod eval;
 pub mod export;
 pub mod import;
