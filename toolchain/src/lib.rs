@@ -15,6 +15,7 @@ pub mod model_file;
 pub mod ppo;
 pub mod quantize;
 pub mod recipe;
+pub mod reward;
 pub mod sample;
 pub mod stream;
 pub mod tokenizer;

@@ -34,6 +34,10 @@ enum Command {
     Pretrain(cmd::pretrain::Args),
     /// Supervised fine-tuning of a checkpoint on ChatML demonstrations.
     Sft(cmd::sft::Args),
+    /// Reward model from preference pairs or K-wise rankings.
+    Rm(cmd::rm::Args),
+    /// Direct preference optimisation of a policy on preference pairs or rankings.
+    Dpo(cmd::dpo::Args),
     /// PPO of an SFT model against a reward model, KL-regularised to the SFT model.
     Ppo(cmd::ppo::Args),
     /// Checkpoint → GGUF (f32, f16, q8_0, q4_0), with a quality report.
@@ -66,6 +70,8 @@ fn main() -> ExitCode {
         Command::Init(a) => cmd::init::run(a),
         Command::Pretrain(a) => cmd::pretrain::run(a),
         Command::Sft(a) => cmd::sft::run(a),
+        Command::Rm(a) => cmd::rm::run(a),
+        Command::Dpo(a) => cmd::dpo::run(a),
         Command::Ppo(a) => cmd::ppo::run(a),
         Command::Export(a) => cmd::export::run(a),
         Command::Import(i) => cmd::import::run(i),

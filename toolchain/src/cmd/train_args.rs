@@ -1,4 +1,4 @@
-//! Trainer options shared by the training verbs (pretrain, sft).
+//! Trainer options shared by the training verbs (pretrain, sft, rm, dpo).
 
 use clap::Args as ClapArgs;
 use mote_toolchain::train::TrainConfig;
