@@ -170,10 +170,17 @@ mod tests {
 
     #[test]
     fn kernel_converges_and_peak_is_positive() {
-        // Each accumulator tends to 1.
-        assert!((scalar(100_000) - ACCS as f32).abs() < 0.1);
+        // Each accumulator follows x ← 0.99999·x + 1e-5 from 0.5: 1 − 0.5·0.99999ⁿ.
+        let n = 100_000;
+        let each = 1.0 - 0.5 * 0.99999f64.powi(n);
+        let want = (ACCS as f64 * each) as f32;
+        assert!(
+            (scalar(n as u64) - want).abs() < 0.01 * want,
+            "{}",
+            scalar(n as u64)
+        );
         let lanes = isa().1 as f32;
-        assert!((kernel(100_000) - ACCS as f32 * lanes).abs() < 0.1 * lanes);
+        assert!((kernel(n as u64) - want * lanes).abs() < 0.01 * want * lanes);
         let p = FmaPeak {
             threads: 1,
             flops: 1e11,

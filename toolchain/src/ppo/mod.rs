@@ -26,7 +26,6 @@ pub mod trainer;
 use std::path::PathBuf;
 
 use candle_core::Device;
-use tokenizers::Tokenizer;
 
 pub use config::{Critic, PpoConfig};
 pub use kl_control::KlControl;
@@ -34,7 +33,7 @@ pub use reward::{RewardModel, Scorer};
 pub use trainer::{Ppo, PpoInputs, PpoReport, PpoState};
 
 use crate::checkpoint::Checkpoint;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::sample::read_prompts;
 
 /// `mote ppo`'s inputs.
@@ -55,13 +54,7 @@ pub fn ppo(o: &PpoOptions) -> Result<PpoReport> {
     let dev = Device::Cpu;
     let sft = Checkpoint::load(&o.policy, &dev)?;
     let rm = Checkpoint::load(&o.reward, &dev)?;
-    let json = rm
-        .tokenizer_json
-        .as_deref()
-        .or(sft.tokenizer_json.as_deref())
-        .ok_or_else(|| Error::checkpoint(&o.reward, "no tokenizer.json"))?;
-    let tokenizer = Tokenizer::from_bytes(json).map_err(|e| Error::Tokenizer(e.to_string()))?;
-    let scorer = RewardModel::new(&rm, tokenizer)?;
+    let scorer = RewardModel::from_checkpoint(&rm, &o.reward)?;
     let prompts = read_prompts(&o.prompts, o.system.as_deref())?;
     let inputs = PpoInputs {
         sft,
