@@ -272,7 +272,10 @@ mod tests {
     fn sums_are_exact_on_integers() {
         let a: Vec<f32> = (0..37).map(|i| i as f32).collect();
         assert_eq!(dot(&a, &a), (0..37).map(|i| (i * i) as f32).sum::<f32>());
-        assert_eq!(dot3(&a, &a, &a), (0..37).map(|i| (i * i * i) as f32).sum::<f32>());
+        assert_eq!(
+            dot3(&a, &a, &a),
+            (0..37).map(|i| (i * i * i) as f32).sum::<f32>()
+        );
         assert_eq!(max(&a), 36.0);
         let mut y = vec![0f32; 37];
         assert!((exp_sum(&mut y, &a, 0.0, 0.0) - 37.0).abs() < 1e-5);
