@@ -170,10 +170,13 @@ mod tests {
 
     #[test]
     fn kernel_converges_and_peak_is_positive() {
-        // Each accumulator tends to 1.
-        assert!((scalar(100_000) - ACCS as f32).abs() < 0.1);
+        // Each accumulator tends to b/(1−a) ≈ 1 (f32 rounding moves it by ~1e-3), and every
+        // SIMD lane computes what the scalar loop does.
+        let s = scalar(2_000_000);
+        assert!((s / ACCS as f32 - 1.0).abs() < 0.01, "{s}");
         let lanes = isa().1 as f32;
-        assert!((kernel(100_000) - ACCS as f32 * lanes).abs() < 0.1 * lanes);
+        let k = kernel(2_000_000);
+        assert!((k / (s * lanes) - 1.0).abs() < 1e-4, "{k} vs {s}·{lanes}");
         let p = FmaPeak {
             threads: 1,
             flops: 1e11,
