@@ -17,7 +17,7 @@ use mote_toolchain::train::{
 
 // As the `mote` binary.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: mote_toolchain::alloc::MiMalloc = mote_toolchain::alloc::MiMalloc;
 
 /// CPU seconds this process has used (user + system), from /proc/self/stat.
 fn cpu_seconds() -> f64 {
@@ -35,6 +35,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    mote_toolchain::alloc::keep_freed_memory();
     let a: Vec<String> = std::env::args().collect();
     if a.len() != 5 {
         eprintln!("usage: train_speed CONFIG.toml BATCH SEQ STEPS");

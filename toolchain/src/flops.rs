@@ -170,17 +170,13 @@ mod tests {
 
     #[test]
     fn kernel_converges_and_peak_is_positive() {
-        // Each accumulator follows x ← 0.99999·x + 1e-5 from 0.5: 1 − 0.5·0.99999ⁿ.
-        let n = 100_000;
-        let each = 1.0 - 0.5 * 0.99999f64.powi(n);
-        let want = (ACCS as f64 * each) as f32;
-        assert!(
-            (scalar(n as u64) - want).abs() < 0.01 * want,
-            "{}",
-            scalar(n as u64)
-        );
+        // Each accumulator tends to b/(1−a) ≈ 1 (f32 rounding moves it by ~1e-3), and every
+        // SIMD lane computes what the scalar loop does.
+        let s = scalar(2_000_000);
+        assert!((s / ACCS as f32 - 1.0).abs() < 0.01, "{s}");
         let lanes = isa().1 as f32;
-        assert!((kernel(n as u64) - want * lanes).abs() < 0.01 * want * lanes);
+        let k = kernel(2_000_000);
+        assert!((k / (s * lanes) - 1.0).abs() < 1e-4, "{k} vs {s}·{lanes}");
         let p = FmaPeak {
             threads: 1,
             flops: 1e11,

@@ -1,5 +1,6 @@
 //! Host library behind the `mote` CLI.
 
+pub mod alloc;
 pub mod bench;
 pub mod checkpoint;
 pub mod data;

@@ -13,6 +13,8 @@ use candle_core::{
 };
 use rayon::prelude::*;
 
+use super::kernels as k;
+
 /// The f32 values of a contiguous input.
 fn f32s<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
     let CpuStorage::F32(v) = s else {
@@ -47,7 +49,7 @@ const ROWS: usize = 16;
 
 /// `1 / sqrt(mean(x²) + eps)`.
 fn inv_rms(x: &[f32], eps: f32) -> f32 {
-    let ms = x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32;
+    let ms = k::dot(x, x) / x.len() as f32;
     (ms + eps).sqrt().recip()
 }
 
@@ -82,12 +84,9 @@ impl CustomOp2 for RmsNorm {
             bail!("rms-norm: weight of {} for rows of {d}", w.len())
         }
         let mut y = vec![0f32; x.len()];
-        y.par_chunks_mut(d).zip(x.par_chunks(d)).for_each(|(y, x)| {
-            let inv = inv_rms(x, self.eps);
-            for ((y, &x), &w) in y.iter_mut().zip(x).zip(w) {
-                *y = x * inv * w;
-            }
-        });
+        y.par_chunks_mut(d)
+            .zip(x.par_chunks(d))
+            .for_each(|(y, x)| k::norm_row(y, x, w, inv_rms(x, self.eps)));
         Ok(out(y, l1.shape()))
     }
 
@@ -133,11 +132,8 @@ impl CustomOp3 for RmsNormDx {
             .zip(x.par_chunks(d).zip(g.par_chunks(d)))
             .for_each(|(dx, (x, g))| {
                 let inv = inv_rms(x, self.eps);
-                let dot: f32 = g.iter().zip(w).zip(x).map(|((g, w), x)| g * w * x).sum();
-                let c = inv * inv * inv * dot / d as f32;
-                for (((dx, &x), &g), &w) in dx.iter_mut().zip(x).zip(g).zip(w) {
-                    *dx = inv * g * w - c * x;
-                }
+                let c = inv * inv * inv * k::dot3(g, w, x) / d as f32;
+                k::norm_dx_row(dx, x, g, w, inv, c);
             });
         Ok(out(dx, l1.shape()))
     }
@@ -170,10 +166,7 @@ impl CustomOp2 for RmsNormDw {
             .map(|(x, g)| {
                 let mut acc = vec![0f32; d];
                 for (x, g) in x.chunks_exact(d).zip(g.chunks_exact(d)) {
-                    let inv = inv_rms(x, self.eps);
-                    for ((a, &x), &g) in acc.iter_mut().zip(x).zip(g) {
-                        *a += g * x * inv;
-                    }
+                    k::norm_dw_row(&mut acc, x, g, inv_rms(x, self.eps));
                 }
                 acc
             })
@@ -224,16 +217,10 @@ impl CustomOp1 for CausalSoftmax {
             .for_each(|(r, (y, x))| {
                 let seen = r % tq + tk - tq + 1;
                 let (y, x) = (&mut y[..seen], &x[..seen]);
-                let max = x
-                    .iter()
-                    .fold(f32::NEG_INFINITY, |m, &v| m.max(v * self.scale));
-                let mut sum = 0f32;
-                for (y, &x) in y.iter_mut().zip(x) {
-                    *y = (x * self.scale - max).exp();
-                    sum += *y;
-                }
-                let inv = sum.recip();
-                y.iter_mut().for_each(|y| *y *= inv);
+                // max(x)·scale = max(x·scale): attention's scale is positive.
+                let max = k::max(x) * self.scale;
+                let sum = k::exp_sum(y, x, self.scale, max);
+                k::scale(y, sum.recip());
             });
         Ok(out(y, l.shape()))
     }
@@ -272,10 +259,7 @@ impl CustomOp2 for SoftmaxGrad {
         ds.par_chunks_mut(d)
             .zip(y.par_chunks(d).zip(g.par_chunks(d)))
             .for_each(|(ds, (y, g))| {
-                let dot: f32 = y.iter().zip(g).map(|(y, g)| y * g).sum();
-                for ((ds, &y), &g) in ds.iter_mut().zip(y).zip(g) {
-                    *ds = self.scale * y * (g - dot);
-                }
+                k::softmax_grad_row(ds, y, g, self.scale, k::dot(y, g));
             });
         Ok(out(ds, l1.shape()))
     }
@@ -292,82 +276,153 @@ pub struct RopeTables {
     pub head_dim: usize,
 }
 
-/// Rotates the heads of `x` `[b, t, heads, head_dim]` (a projection's output, reshaped)
-/// for positions `0..t` and returns them as `[b, heads, t, head_dim]`, the layout attention
-/// multiplies: the transpose comes free with the rotation.
-pub fn rope_heads(x: &Tensor, tables: &RopeTables) -> Result<Tensor> {
-    let (_, t, _, hd) = x.dims4()?;
-    if hd != tables.head_dim || t * hd > tables.cos.len() {
-        bail!(
-            "rope: heads of {hd} × {t} positions do not fit tables of {} × {}",
-            tables.head_dim,
-            tables.cos.len() / tables.head_dim.max(1)
-        )
+/// Splits a projection's output `[b·t, heads·head_dim]` into heads for attention:
+/// `[b, heads, t, head_dim]`, or `[b, heads, head_dim, t]` when `transposed` (keys, ready to
+/// multiply). With `rope` the heads are rotated for positions `0..t` on the way.
+pub fn split_heads(
+    x: &Tensor,
+    b: usize,
+    heads: usize,
+    rope: Option<&RopeTables>,
+    transposed: bool,
+) -> Result<Tensor> {
+    let (rows, width) = x.dims2()?;
+    if b == 0 || heads == 0 || rows % b != 0 || width % heads != 0 {
+        bail!("split-heads: [{rows}, {width}] is not {b} sequences of {heads} heads")
     }
-    x.contiguous()?.apply_op1(RopeHeads {
-        tables: tables.clone(),
-        inverse: false,
+    let (t, hd) = (rows / b, width / heads);
+    if let Some(r) = rope {
+        if hd != r.head_dim || t * hd > r.cos.len() {
+            bail!(
+                "rope: heads of {hd} × {t} positions do not fit tables of {} × {}",
+                r.head_dim,
+                r.cos.len() / r.head_dim.max(1)
+            )
+        }
+    }
+    x.contiguous()?.apply_op1(Heads {
+        dims: (b, t, heads, hd),
+        rope: rope.map(|r| (r.clone(), 1.0)),
+        transposed,
+        merge: false,
     })
 }
 
-/// Forward: `[b, t, h, d]` → rotated `[b, h, t, d]`. Inverse (the gradient): `[b, h, t, d]`
-/// → `[b, t, h, d]` rotated back (the rotation's transpose is its inverse).
-struct RopeHeads {
-    tables: RopeTables,
-    inverse: bool,
+/// Joins attention's output heads `[b, heads, t, head_dim]` into `[b·t, heads·head_dim]`.
+pub fn merge_heads(x: &Tensor) -> Result<Tensor> {
+    let (b, h, t, hd) = x.dims4()?;
+    x.contiguous()?.apply_op1(Heads {
+        dims: (b, t, h, hd),
+        rope: None,
+        transposed: false,
+        merge: true,
+    })
 }
 
-impl CustomOp1 for RopeHeads {
+/// Moves rows of `head_dim` between `[b·t, h·hd]` and the head layouts, rotating them
+/// (RoPE with the sign given: −1 undoes the rotation) on the way. Its gradient is the same
+/// op in the other direction with the opposite sign.
+struct Heads {
+    /// (b, t, h, hd)
+    dims: (usize, usize, usize, usize),
+    rope: Option<(RopeTables, f32)>,
+    transposed: bool,
+    /// true: head layout → rows; false: rows → head layout.
+    merge: bool,
+}
+
+impl Heads {
+    fn head_shape(&self) -> Shape {
+        let (b, t, h, hd) = self.dims;
+        if self.transposed {
+            Shape::from((b, h, hd, t))
+        } else {
+            Shape::from((b, h, t, hd))
+        }
+    }
+
+    /// One row (ti, hi) of `hd` values from `src` to `dst`, rotated if asked.
+    fn row(&self, dst: &mut [f32], src: &[f32], ti: usize) {
+        match &self.rope {
+            Some((r, sign)) => {
+                let hd = r.head_dim;
+                let (c, s) = (&r.cos[ti * hd..][..hd], &r.sin[ti * hd..][..hd]);
+                k::rope_row(dst, src, c, s, *sign);
+            }
+            None => dst.copy_from_slice(src),
+        }
+    }
+}
+
+impl CustomOp1 for Heads {
     fn name(&self) -> &'static str {
-        "rope-heads"
+        "heads"
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = f32s(s, l, self.name())?;
-        let &[b, d1, d2, hd] = l.dims() else {
-            bail!("rope-heads: 4 dimensions expected, got {:?}", l.dims())
-        };
-        // (t, h) of the input's middle dimensions.
-        let (t, h) = if self.inverse { (d2, d1) } else { (d1, d2) };
-        let half = hd / 2;
-        let sign = if self.inverse { -1f32 } else { 1.0 };
-        let (cos, sin) = (&self.tables.cos, &self.tables.sin);
-        let mut y = vec![0f32; x.len()];
-        // One output row of `hd` per (b, ·, ·); rows in output order.
-        y.par_chunks_mut(hd).enumerate().for_each(|(r, y)| {
-            let (bi, rest) = (r / (d1 * d2), r % (d1 * d2));
-            // Output is [b, h, t] forward and [b, t, h] inverse.
-            let (hi, ti) = if self.inverse {
-                (rest % h, rest / h)
-            } else {
-                (rest / t, rest % t)
-            };
-            let src = if self.inverse {
-                ((bi * h + hi) * t + ti) * hd
-            } else {
-                ((bi * t + ti) * h + hi) * hd
-            };
-            let x = &x[src..src + hd];
-            let (c, s) = (&cos[ti * hd..ti * hd + hd], &sin[ti * hd..ti * hd + hd]);
-            for i in 0..half {
-                let (x1, x2) = (x[i], x[i + half]);
-                y[i] = x1 * c[i] + -x2 * (sign * s[i]);
-                y[i + half] = x2 * c[i + half] + x1 * (sign * s[i + half]);
-            }
-        });
-        let shape = if self.inverse {
-            Shape::from((b, t, h, hd))
+        let (b, t, h, hd) = self.dims;
+        let (rows_shape, heads_shape) = (Shape::from((b * t, h * hd)), self.head_shape());
+        let expect = if self.merge {
+            &heads_shape
         } else {
-            Shape::from((b, h, t, hd))
+            &rows_shape
         };
-        Ok(out(y, &shape))
+        if l.shape() != expect {
+            bail!("heads: input {:?}, expected {:?}", l.dims(), expect.dims())
+        }
+        let block = t * h * hd;
+        let mut y = vec![0f32; x.len()];
+        // Sequences are contiguous blocks in both layouts.
+        y.par_chunks_mut(block)
+            .zip(x.par_chunks(block))
+            .for_each(|(y, x)| {
+                let mut tmp = vec![0f32; hd];
+                for ti in 0..t {
+                    for hi in 0..h {
+                        let row = (ti * h + hi) * hd;
+                        match (self.merge, self.transposed) {
+                            (false, false) => {
+                                let dst = &mut y[(hi * t + ti) * hd..][..hd];
+                                self.row(dst, &x[row..row + hd], ti);
+                            }
+                            (false, true) => {
+                                self.row(&mut tmp, &x[row..row + hd], ti);
+                                for (j, &v) in tmp.iter().enumerate() {
+                                    y[(hi * hd + j) * t + ti] = v;
+                                }
+                            }
+                            (true, false) => {
+                                let src = &x[(hi * t + ti) * hd..][..hd];
+                                self.row(&mut y[row..row + hd], src, ti);
+                            }
+                            (true, true) => {
+                                for (j, v) in tmp.iter_mut().enumerate() {
+                                    *v = x[(hi * hd + j) * t + ti];
+                                }
+                                self.row(&mut y[row..row + hd], &tmp, ti);
+                            }
+                        }
+                    }
+                }
+            });
+        Ok(out(
+            y,
+            if self.merge {
+                &rows_shape
+            } else {
+                &heads_shape
+            },
+        ))
     }
 
     fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         let g = grad.contiguous()?;
-        Ok(Some(g.apply_op1_no_bwd(&RopeHeads {
-            tables: self.tables.clone(),
-            inverse: !self.inverse,
+        Ok(Some(g.apply_op1_no_bwd(&Heads {
+            dims: self.dims,
+            rope: self.rope.as_ref().map(|(r, sign)| (r.clone(), -sign)),
+            transposed: self.transposed,
+            merge: !self.merge,
         })?))
     }
 }
@@ -382,10 +437,6 @@ pub fn swiglu(gate: &Tensor, up: &Tensor) -> Result<Tensor> {
 
 /// silu(g) ∘ u. With the incoming gradient for `u` it is also d/d up.
 struct SwiGlu;
-
-fn sigmoid(x: f32) -> f32 {
-    (1.0 + (-x).exp()).recip()
-}
 
 /// Elements per work item of the parallel element-wise loops.
 const CHUNK: usize = 4096;
@@ -408,11 +459,7 @@ impl CustomOp2 for SwiGlu {
         let mut y = vec![0f32; g.len()];
         y.par_chunks_mut(CHUNK)
             .zip(g.par_chunks(CHUNK).zip(u.par_chunks(CHUNK)))
-            .for_each(|(y, (g, u))| {
-                for ((y, &g), &u) in y.iter_mut().zip(g).zip(u) {
-                    *y = g * sigmoid(g) * u;
-                }
-            });
+            .for_each(|(y, (g, u))| k::swiglu(y, g, u));
         Ok(out(y, l1.shape()))
     }
 
@@ -457,12 +504,7 @@ impl CustomOp3 for SwiGluDGate {
                 g.par_chunks(CHUNK)
                     .zip(u.par_chunks(CHUNK).zip(dy.par_chunks(CHUNK))),
             )
-            .for_each(|(dg, (g, (u, dy)))| {
-                for (((dg, &g), &u), &dy) in dg.iter_mut().zip(g).zip(u).zip(dy) {
-                    let s = sigmoid(g);
-                    *dg = dy * u * s * (1.0 + g * (1.0 - s));
-                }
-            });
+            .for_each(|(dg, (g, (u, dy)))| k::swiglu_dgate(dg, g, u, dy));
         Ok(out(dg, l1.shape()))
     }
 }
@@ -471,13 +513,15 @@ impl CustomOp3 for SwiGluDGate {
 // Masked cross-entropy
 
 /// `Σ_r weight[r] · (logsumexp(logits[r]) − logits[r][target[r]])` over the rows of
-/// `logits` `[n, vocab]`, as a scalar; rows of weight 0 are skipped (and get no gradient).
+/// `logits` `[.., vocab]` (n rows in all), as a scalar; rows of weight 0 are skipped (and
+/// get no gradient).
 pub fn weighted_cross_entropy(
     logits: &Tensor,
     targets: Vec<u32>,
     weights: Vec<f32>,
 ) -> Result<Tensor> {
-    let (n, v) = logits.dims2()?;
+    let v = logits.dims().last().copied().unwrap_or(0);
+    let n = logits.elem_count() / v.max(1);
     if targets.len() != n || weights.len() != n {
         bail!(
             "cross-entropy: {n} rows, {} targets, {} weights",
@@ -503,9 +547,8 @@ struct CrossEntropy {
 }
 
 fn log_sum_exp(x: &[f32]) -> f32 {
-    let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    let sum: f32 = x.iter().map(|&v| (v - max).exp()).sum();
-    max + sum.ln()
+    let max = k::max(x);
+    max + k::exp_sum_only(x, max).ln()
 }
 
 impl CustomOp1 for CrossEntropy {
@@ -571,10 +614,7 @@ impl CustomOp1 for CrossEntropyGrad<'_> {
                 if w == 0.0 {
                     return;
                 }
-                let lse = self.lse[r];
-                for (d, &x) in d.iter_mut().zip(x) {
-                    *d = w * (x - lse).exp();
-                }
+                k::scaled_exp(d, x, w, self.lse[r]);
                 d[self.targets[r] as usize] -= w;
             });
         Ok(out(d, l.shape()))
@@ -671,16 +711,46 @@ mod tests {
     }
 
     #[test]
-    fn rope_heads_matches_primitive_rope() {
+    fn split_and_merge_heads_match_reshape_transpose_and_rope() {
         let (b, t, h, hd) = (2, 9, 3, 8);
         let rope = ops::Rope::new(hd, 16, 10_000.0, &Device::Cpu).unwrap();
-        let inputs = [var(&[b, t, h, hd], 4, 1.0)];
+        let inputs = [var(&[b * t, h * hd], 4, 1.0)];
+        let heads = |x: &Tensor| {
+            x.reshape((b, t, h, hd))
+                .unwrap()
+                .transpose(1, 2)
+                .unwrap()
+                .contiguous()
+                .unwrap()
+        };
+        for transposed in [false, true] {
+            let tr = |x: Tensor| {
+                if transposed {
+                    x.t().unwrap().contiguous().unwrap()
+                } else {
+                    x
+                }
+            };
+            check(
+                &inputs,
+                |x| split_heads(&x[0], b, h, Some(rope.tables()), transposed).unwrap(),
+                |x| tr(rope.apply(&heads(&x[0]), 0).unwrap()),
+            );
+            check(
+                &inputs,
+                |x| split_heads(&x[0], b, h, None, transposed).unwrap(),
+                |x| tr(heads(&x[0])),
+            );
+        }
+        let inputs = [var(&[b, h, t, hd], 5, 1.0)];
         check(
             &inputs,
-            |x| rope_heads(&x[0], rope.tables()).unwrap(),
+            |x| merge_heads(&x[0]).unwrap(),
             |x| {
-                let heads = x[0].transpose(1, 2).unwrap().contiguous().unwrap();
-                rope.apply(&heads, 0).unwrap()
+                x[0].transpose(1, 2)
+                    .unwrap()
+                    .reshape((b * t, h * hd))
+                    .unwrap()
             },
         );
     }

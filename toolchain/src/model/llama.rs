@@ -5,7 +5,7 @@ use candle_core::{Result, Tensor, D};
 use candle_nn::VarBuilder;
 
 use super::config::LlamaConfig;
-use super::fused::{causal_softmax, rms_norm, rope_heads, swiglu};
+use super::fused::{causal_softmax, merge_heads, rms_norm, split_heads, swiglu};
 use super::ops::Rope;
 
 /// Which heads sit on top of the transformer.
@@ -43,6 +43,9 @@ impl Proj {
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if x.rank() == 2 {
+            return x.matmul(&self.0.t()?);
+        }
         let dims = x.dims().to_vec();
         let inp = *dims.last().unwrap_or(&0);
         let rows = x.elem_count() / inp.max(1);
@@ -141,6 +144,13 @@ impl Llama {
     /// `[batch, seq]` at positions `0..seq`. Right padding is harmless: attention is causal.
     pub fn hidden(&self, ids: &Tensor) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
+        self.trunk(ids)?.reshape((b, t, ()))
+    }
+
+    /// [`Llama::hidden`] as `[batch·seq, dim]`. Activations stay 2-D so that projections are
+    /// single GEMMs and no reshape adds a node (and a copy in the backward pass) to the graph.
+    fn trunk(&self, ids: &Tensor) -> Result<Tensor> {
+        let (b, t) = ids.dims2()?;
         if t > self.rope.max_positions() {
             candle_core::bail!(
                 "sequence of {t} tokens exceeds the context of {}",
@@ -151,20 +161,22 @@ impl Llama {
         let (h, kvh, hd) = (cfg.num_attention_heads, cfg.kv_heads(), cfg.head_dim());
         let eps = cfg.rms_norm_eps;
         let scale = 1.0 / (hd as f64).sqrt();
-        let mut x = self
-            .embed
-            .embedding(&ids.flatten_all()?)?
-            .reshape((b, t, ()))?;
+        let rope = Some(self.rope.tables());
+        let mut x = self.embed.embedding(&ids.flatten_all()?)?;
         for blk in &self.blocks {
             let n = rms_norm(&x, &blk.attn_norm, eps)?;
-            // [b, t, heads, hd]: rope_heads transposes to [b, heads, t, hd] as it rotates.
-            let split = |p: &Proj, nh: usize| p.forward(&n)?.reshape((b, t, nh, hd));
-            let q = rope_heads(&split(&blk.q, h)?, self.rope.tables())?;
-            let k = rope_heads(&split(&blk.k, kvh)?, self.rope.tables())?;
-            let v = split(&blk.v, kvh)?.transpose(1, 2)?.contiguous()?;
-            let (k, v) = (repeat_kv(k, h / kvh)?, repeat_kv(v, h / kvh)?);
-            let att = causal_softmax(&q.matmul(&k.t()?)?, scale)?;
-            let y = att.matmul(&v)?.transpose(1, 2)?.reshape((b, t, h * hd))?;
+            let q = split_heads(&blk.q.forward(&n)?, b, h, rope, false)?;
+            let k = blk.k.forward(&n)?;
+            // Keys come out transposed, [b, h, hd, t], ready for q·kᵀ.
+            let kt = if kvh == h {
+                split_heads(&k, b, h, rope, true)?
+            } else {
+                repeat_kv(split_heads(&k, b, kvh, rope, false)?, h / kvh)?.t()?
+            };
+            let v = split_heads(&blk.v.forward(&n)?, b, kvh, None, false)?;
+            let v = repeat_kv(v, h / kvh)?;
+            let att = causal_softmax(&q.matmul(&kt)?, scale)?;
+            let y = merge_heads(&att.matmul(&v)?)?;
             x = (x + blk.o.forward(&y)?)?;
             let n = rms_norm(&x, &blk.ffn_norm, eps)?;
             let ff = swiglu(&blk.gate.forward(&n)?, &blk.up.forward(&n)?)?;
@@ -184,7 +196,14 @@ impl Llama {
 
     /// Logits for token ids `[batch, seq]`.
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
-        self.logits(&self.hidden(ids)?)
+        let (b, t) = ids.dims2()?;
+        let w = self
+            .lm_head
+            .as_ref()
+            .ok_or_else(|| candle_core::Error::Msg("the model has no LM head".into()))?;
+        Proj(w.clone())
+            .forward(&self.trunk(ids)?)?
+            .reshape((b, t, ()))
     }
 
     /// One scalar reward per sequence, read at position `last[b]` (its last real token).

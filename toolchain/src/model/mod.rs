@@ -4,6 +4,7 @@
 mod config;
 pub mod fused;
 mod init;
+mod kernels;
 mod llama;
 mod ops;
 pub mod rope_layout;

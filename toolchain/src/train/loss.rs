@@ -28,12 +28,7 @@ pub fn masked_cross_entropy(logits: &Tensor, targets: &Tensor, mask: &Tensor) ->
         .to_dtype(DType::U32)?
         .flatten_all()?
         .to_vec1::<u32>()?;
-    let v = logits.dim(2)?;
-    Ok(weighted_cross_entropy(
-        &logits.reshape((b * t, v))?,
-        targets,
-        weights,
-    )?)
+    Ok(weighted_cross_entropy(logits, targets, weights)?)
 }
 
 #[cfg(test)]

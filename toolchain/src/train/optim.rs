@@ -140,13 +140,13 @@ impl AdamW {
             };
             let t = slot.var.as_tensor();
             let mut theta = t.flatten_all()?.to_vec1::<f32>()?;
-            for i in 0..theta.len() {
-                let m = b1 * slot.m[i] + (1.0 - b1) * g[i];
-                let v = b2 * slot.v[i] + (1.0 - b2) * g[i] * g[i];
-                slot.m[i] = m;
-                slot.v[i] = v;
-                let update = (m / bc1) / ((v / bc2).sqrt() + eps);
-                theta[i] = theta[i] * shrink - lr32 * update;
+            // Iterators rather than indices: no bounds checks, so the loop vectorises.
+            let moments = slot.m.iter_mut().zip(slot.v.iter_mut());
+            for ((theta, (m, v)), &g) in theta.iter_mut().zip(moments).zip(g) {
+                *m = b1 * *m + (1.0 - b1) * g;
+                *v = b2 * *v + (1.0 - b2) * g * g;
+                let update = (*m / bc1) / ((*v / bc2).sqrt() + eps);
+                *theta = *theta * shrink - lr32 * update;
             }
             let new = Tensor::from_vec(theta, t.shape(), t.device())?;
             slot.var.set(&new)?;
