@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: build mote in release and run every reference model greedily through
-# mote-runtime. Training and alignment stages join as they land.
+# mote-runtime, then the recipe so far (pretraining and SFT on the synthetic world, judged
+# by the gold scorer). Reward modelling and PPO join as `mote pipeline` lands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REF=${MOTE_REFERENCE_DIR:-../shared/reference}
@@ -12,3 +13,6 @@ What is the capital of France?<|im_end|>
 <|im_start|>assistant
 " --temperature 0 -n 96 --json
 done
+
+# The recipe so far on the synthetic world: pretrain, SFT, and both judged by the gold scorer.
+bash scripts/base_vs_sft.sh target/base-vs-sft
