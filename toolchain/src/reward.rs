@@ -17,15 +17,6 @@ use crate::model::{Heads, Llama, RewardNorm};
 /// head of one label).
 pub const RM_ARCHITECTURE: &str = "LlamaForSequenceClassification";
 
-/// The checkpoint's `tokenizer.json` (`dir` names it in errors).
-pub fn checkpoint_tokenizer(ckpt: &Checkpoint, dir: &Path) -> Result<Tokenizer> {
-    let json = ckpt
-        .tokenizer_json
-        .as_deref()
-        .ok_or_else(|| Error::checkpoint(dir, "no tokenizer.json"))?;
-    Tokenizer::from_bytes(json).map_err(|e| Error::Tokenizer(e.to_string()))
-}
-
 /// Right-pad `seqs` with `pad` into `[n, longest]` ids and the index of each last token.
 pub fn pad_batch(seqs: &[&[u32]], pad: u32, dev: &Device) -> Result<(Tensor, Vec<u32>)> {
     let cols = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
@@ -193,7 +184,7 @@ impl RewardModel {
     pub fn from_checkpoint(ckpt: &Checkpoint, dir: &Path) -> Result<Self> {
         Ok(RewardModel {
             model: ckpt.model(Heads::REWARD)?,
-            tokenizer: checkpoint_tokenizer(ckpt, dir)?,
+            tokenizer: ckpt.tokenizer(dir)?,
             bos: ckpt.config.bos_token_id,
             batch_size: 16,
         })

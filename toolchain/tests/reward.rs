@@ -9,9 +9,7 @@ use candle_core::{Device, Tensor};
 use mote_toolchain::data::preferences::encode_response;
 use mote_toolchain::recipe::reward::load_preferences;
 use mote_toolchain::recipe::{train_reward_model, NormSource, RmOptions, RmRun};
-use mote_toolchain::reward::{
-    checkpoint_tokenizer, ranking_loss, raw_rewards, RewardModel, RM_ARCHITECTURE,
-};
+use mote_toolchain::reward::{ranking_loss, raw_rewards, RewardModel, RM_ARCHITECTURE};
 use mote_toolchain::sample::{chatml_prompt, SampleConfig};
 use mote_toolchain::train::{Stage, TrainConfig};
 use mote_toolchain::{Error, Result};
@@ -62,7 +60,7 @@ fn batched_rewards_equal_single_ones_and_the_stage_loss_is_the_ranking_loss() {
     let p = &stage.train[0];
     assert_eq!(p.seqs.len(), 3);
     // Every sequence is BOS + ChatML and ends with the <|im_end|> closing the response.
-    let tok = checkpoint_tokenizer(&stage.ckpt, &o.base).unwrap();
+    let tok = stage.ckpt.tokenizer(&o.base).unwrap();
     let im_end = tok.token_to_id("<|im_end|>").unwrap();
     let pref = &run.prefs[0];
     for (seq, resp) in p.seqs.iter().zip(&pref.responses) {

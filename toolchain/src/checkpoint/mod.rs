@@ -111,6 +111,15 @@ impl Checkpoint {
         Ok(Llama::new(&self.config, heads, vb)?)
     }
 
+    /// The checkpoint's tokenizer (`dir` names it in errors).
+    pub fn tokenizer(&self, dir: &Path) -> Result<tokenizers::Tokenizer> {
+        let json = self
+            .tokenizer_json
+            .as_deref()
+            .ok_or_else(|| Error::checkpoint(dir, "no tokenizer.json"))?;
+        tokenizers::Tokenizer::from_bytes(json).map_err(|e| Error::Tokenizer(e.to_string()))
+    }
+
     /// Names of the weights held.
     pub fn names(&self) -> Vec<String> {
         let data = self.weights.data().lock();

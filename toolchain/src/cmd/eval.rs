@@ -80,10 +80,7 @@ pub fn run(a: Args) -> Result<()> {
     let docs = read_docs(text)?;
     let p = if a.model.is_dir() {
         let ckpt = Checkpoint::load(&a.model, &candle_core::Device::Cpu)?;
-        let Some(json) = &ckpt.tokenizer_json else {
-            bail!("{}: no tokenizer.json", a.model.display());
-        };
-        let tok = tokenizers::Tokenizer::from_bytes(json).map_err(anyhow::Error::msg)?;
+        let tok = ckpt.tokenizer(&a.model)?;
         let ctx = a.ctx.unwrap_or(ckpt.config.max_position_embeddings);
         let windows = token_windows(&tokenize_hf(&tok, &docs)?, ctx);
         ppl_candle(&ckpt.model(Heads::LM)?, &windows, 8)?

@@ -107,10 +107,6 @@ pub fn export_gguf(ckpt: &Checkpoint, vocab: &SpmVocab, quant: Quant, out: &Path
 
 /// The GGUF vocabulary of a checkpoint's `tokenizer.json` (`dir` names it in errors).
 pub fn checkpoint_vocab(ckpt: &Checkpoint, dir: &Path) -> Result<SpmVocab> {
-    let json = ckpt.tokenizer_json.as_deref().ok_or_else(|| {
-        Error::checkpoint(dir, "no tokenizer.json: the GGUF file needs a vocabulary")
-    })?;
-    let tok =
-        tokenizers::Tokenizer::from_bytes(json).map_err(|e| Error::Tokenizer(e.to_string()))?;
+    let tok = ckpt.tokenizer(dir)?;
     crate::tokenizer::spm_vocab(&tok)
 }

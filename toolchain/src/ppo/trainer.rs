@@ -11,7 +11,6 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
 use serde::{Deserialize, Serialize};
-use tokenizers::Tokenizer;
 
 use super::config::{Critic, PpoConfig};
 use super::gae::{gae, whiten};
@@ -175,12 +174,7 @@ impl Ppo {
             )));
         }
         let sft = inputs.sft;
-        let tok_json = sft
-            .tokenizer_json
-            .as_deref()
-            .ok_or_else(|| Error::checkpoint(out, "the SFT checkpoint has no tokenizer.json"))?;
-        let tokenizer =
-            Tokenizer::from_bytes(tok_json).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let tokenizer = sft.tokenizer(out)?;
         let bos = sft.config.bos_token_id;
         let ctx = sft.config.max_position_embeddings;
         let mut prompt_ids = Vec::with_capacity(inputs.prompts.len());

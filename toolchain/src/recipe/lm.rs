@@ -26,17 +26,6 @@ impl Lm {
         Ok(Lm { ckpt, model })
     }
 
-    /// The checkpoint's tokenizer (`tokenizer.json`), which training data goes through.
-    pub fn tokenizer(&self, dir: &Path) -> Result<Tokenizer> {
-        let json = self.ckpt.tokenizer_json.as_deref().ok_or_else(|| {
-            Error::checkpoint(
-                dir,
-                "no tokenizer.json: training needs the model's tokenizer",
-            )
-        })?;
-        Tokenizer::from_bytes(json).map_err(|e| Error::Tokenizer(e.to_string()))
-    }
-
     /// Train with `stage_of(self)` as the stage, into `out`, resuming if asked: the trainer
     /// restores its state and this model's weights from the last checkpoint.
     pub fn train<S: Stage>(

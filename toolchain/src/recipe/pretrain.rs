@@ -28,7 +28,7 @@ pub struct PretrainOptions {
 /// Pretrain the checkpoint at `o.model` on `o.data` into `o.out`.
 pub fn pretrain(o: &PretrainOptions) -> Result<TrainReport> {
     let lm = Lm::new(Checkpoint::load(&o.model, &Device::Cpu)?)?;
-    let tok = lm.tokenizer(&o.model)?;
+    let tok = lm.ckpt.tokenizer(&o.model)?;
     let c = &lm.ckpt.config;
     let cfg = PretrainConfig {
         seq_len: o

@@ -17,9 +17,7 @@ use crate::data::preferences::{
 use crate::data::Sampler;
 use crate::error::{Error, Result};
 use crate::model::{init_missing, Heads, Llama, RewardNorm};
-use crate::reward::{
-    checkpoint_tokenizer, ranking_loss, raw_rewards, reward_scores, PairStats, RM_ARCHITECTURE,
-};
+use crate::reward::{ranking_loss, raw_rewards, reward_scores, PairStats, RM_ARCHITECTURE};
 use crate::sample::{Generator, ModelSource, SampleConfig};
 use crate::train::{decay_by_default, named_vars, Stage, TrainConfig, TrainReport, Trainer};
 
@@ -239,7 +237,7 @@ pub fn load_preferences(
     system: Option<String>,
     eval_fraction: f64,
 ) -> Result<(Vec<Preference>, Vec<EncodedPreference>, usize)> {
-    let tok = checkpoint_tokenizer(ckpt, dir)?;
+    let tok = ckpt.tokenizer(dir)?;
     let c = &ckpt.config;
     let enc = PreferenceEncoding {
         max_len: max_len
@@ -378,7 +376,7 @@ fn sampled_raw_rewards(
     let src = ModelSource::open(base)?;
     let generator = Generator::open(src.gguf(), threads)?;
     let samples = generator.sample(&prompts, 1, sample)?;
-    let tok = checkpoint_tokenizer(&stage.ckpt, base)?;
+    let tok = stage.ckpt.tokenizer(base)?;
     let bos = Some(stage.ckpt.config.bos_token_id);
     let mut seqs = Vec::with_capacity(prompts.len());
     for (p, cs) in prompts.iter().zip(&samples) {

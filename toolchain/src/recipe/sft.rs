@@ -29,7 +29,7 @@ pub struct SftOptions {
 /// Fine-tune the checkpoint at `o.model` on the demonstrations in `o.data` into `o.out`.
 pub fn sft(o: &SftOptions) -> Result<TrainReport> {
     let lm = Lm::new(Checkpoint::load(&o.model, &Device::Cpu)?)?;
-    let tok = lm.tokenizer(&o.model)?;
+    let tok = lm.ckpt.tokenizer(&o.model)?;
     let c = &lm.ckpt.config;
     let cfg = SftConfig {
         max_len: o
