@@ -58,6 +58,16 @@ enum Command {
     Tokenize(cmd::tokenize::Args),
     /// Write a llama model with random weights from a model config (for benchmarks and tests).
     InitRandom(cmd::init_random::Args),
+    /// Run every stage of a pipeline file (world → SFT → RLHF rounds → DPO → export → eval),
+    /// skipping stages already complete; ends with the results table and plots.
+    Pipeline(cmd::pipeline::Args),
+}
+
+/// Parses `mote ARGS…` without running it (the pipeline checks its stages up front).
+fn check_args(args: &[String]) -> anyhow::Result<()> {
+    Cli::try_parse_from(std::iter::once("mote".to_string()).chain(args.iter().cloned()))
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("mote {}: {e}", args.first().map_or("", String::as_str)))
 }
 
 fn main() -> ExitCode {
@@ -82,6 +92,7 @@ fn main() -> ExitCode {
         Command::Tokenize(a) => cmd::tokenize::run(a),
         Command::Bench(a) => cmd::bench::run(a),
         Command::InitRandom(a) => cmd::init_random::run(a),
+        Command::Pipeline(a) => cmd::pipeline::run(a, check_args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

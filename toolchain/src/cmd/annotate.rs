@@ -41,13 +41,15 @@ pub fn run(a: Args) -> Result<()> {
         let g = agreement(&samples, a.seed, a.seed + 1, a.noise);
         println!(
             "pairwise agreement {:.3} ({} of {} pairs with distinct gold scores; expected {:.3}); \
-             agreement with gold {:.3} / {:.3}",
+             agreement with gold {:.3} / {:.3}; over all {} pairs (gold ties included) {:.3}",
             g.rate(),
             g.agree,
             g.pairs,
             g.expected,
             g.gold_a as f64 / g.pairs.max(1) as f64,
             g.gold_b as f64 / g.pairs.max(1) as f64,
+            g.pairs_all,
+            g.rate_all(),
         );
     }
     Ok(())

@@ -11,6 +11,7 @@ pub mod import;
 pub mod init;
 pub mod init_random;
 pub mod loaded;
+pub mod pipeline;
 pub mod ppo;
 pub mod pretrain;
 pub mod rm;

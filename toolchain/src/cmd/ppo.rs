@@ -77,6 +77,9 @@ pub struct Args {
     /// Checkpoint every N iterations (and at the end).
     #[arg(long, default_value_t = 10)]
     save_every: u64,
+    /// Checkpoints kept (0: all, e.g. to evaluate the over-optimisation curve).
+    #[arg(long, default_value_t = 2)]
+    keep_checkpoints: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Sampling threads.
@@ -117,6 +120,7 @@ pub fn run(a: Args) -> Result<()> {
         },
         ptx_coef: a.ptx_coef,
         save_every: a.save_every,
+        keep_checkpoints: a.keep_checkpoints,
         seed: a.seed,
         threads: a.threads,
         ..PpoConfig::default()

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::data::for_each_record;
 use crate::error::{Error, Result};
@@ -43,7 +43,7 @@ impl Default for WorldEvalConfig {
 
 /// Metrics over one category's samples (or all of them). Rates are fractions of samples;
 /// a rate that means nothing for the category is `None`.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Metrics {
     pub category: String,
     pub prompts: usize,
@@ -72,7 +72,7 @@ pub struct Metrics {
     pub kl: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorldReport {
     pub model: PathBuf,
     pub reference: Option<PathBuf>,

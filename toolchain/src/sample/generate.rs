@@ -85,6 +85,8 @@ struct Worker<'m> {
     tok: &'m Tokenizer<'m>,
     session: Session<'m, 'm>,
     stop: Vec<u32>,
+    /// `<|im_start|>`: a reply that opens a new turn is cut there, without ending its own.
+    cut: Option<u32>,
     probs: Vec<f64>,
 }
 
@@ -135,7 +137,10 @@ impl<'m> Worker<'m> {
                 c.end_id = Some(next as u32);
                 break;
             }
-            if c.ids.len() == cfg.max_tokens || self.session.pos() >= self.session.ctx_len() {
+            if self.cut == Some(next as u32)
+                || c.ids.len() == cfg.max_tokens
+                || self.session.pos() >= self.session.ctx_len()
+            {
                 break;
             }
             c.ids.push(next as u32);
@@ -172,10 +177,10 @@ impl<'m> Worker<'m> {
         Ok(out)
     }
 
-    /// The reply's text, as a chat shows it (control tokens rendered).
+    /// The reply's text without control tokens, so it can go back into ChatML data.
     fn detokenize(&self, ids: &[u32]) -> Result<String> {
         let mut text = String::new();
-        let mut dec = mote_runtime::Decoder::pieces(true);
+        let mut dec = mote_runtime::Decoder::pieces(false);
         for &id in ids {
             dec.push(self.tok, id, |s| text.push_str(s))?;
         }
@@ -232,6 +237,7 @@ impl Generator {
                             tok: &tok,
                             session,
                             stop,
+                            cut: tok.token_id(b"<|im_start|>"),
                             probs: Vec::new(),
                         };
                         let mut out = Vec::new();

@@ -125,11 +125,15 @@ pub fn commit(out: &Path, step: u64, write: impl FnOnce(&Path) -> Result<()>) ->
     Ok(dir)
 }
 
-/// Deletes all but the newest `keep` checkpoints (never the one `latest` names).
+/// Deletes all but the newest `keep` checkpoints (never the one `latest` names);
+/// `keep == 0` keeps every checkpoint.
 pub fn prune(out: &Path, keep: usize) -> Result<()> {
+    if keep == 0 {
+        return Ok(());
+    }
     let all = list(out)?;
     let current = latest(out)?;
-    let excess = all.len().saturating_sub(keep.max(1));
+    let excess = all.len().saturating_sub(keep);
     for (_, dir) in all.into_iter().take(excess) {
         if Some(&dir) != current.as_ref() {
             remove_any(&dir)?;

@@ -159,6 +159,10 @@ pub fn to_jsonl(rankings: &[Ranking]) -> String {
 pub struct Agreement {
     pub agree: usize,
     pub pairs: usize,
+    /// Over every pair, gold ties included (which annotators order at random): the
+    /// ceiling for a reward model's accuracy on one annotator's labels.
+    pub agree_all: usize,
+    pub pairs_all: usize,
     /// Of the same pairs, how many each annotator ordered as the gold totals do.
     pub gold_a: usize,
     pub gold_b: usize,
@@ -171,6 +175,10 @@ impl Agreement {
     pub fn rate(&self) -> f64 {
         self.agree as f64 / self.pairs.max(1) as f64
     }
+
+    pub fn rate_all(&self) -> f64 {
+        self.agree_all as f64 / self.pairs_all.max(1) as f64
+    }
 }
 
 /// Ranks `samples` as annotators `seed_a` and `seed_b` and compares them pair by pair.
@@ -182,6 +190,8 @@ pub fn agreement(samples: &[Sample], seed_a: u64, seed_b: u64, noise: f32) -> Ag
     let mut out = Agreement {
         agree: 0,
         pairs: 0,
+        agree_all: 0,
+        pairs_all: 0,
         gold_a: 0,
         gold_b: 0,
         expected: 0.0,
@@ -197,6 +207,8 @@ pub fn agreement(samples: &[Sample], seed_a: u64, seed_b: u64, noise: f32) -> Ag
         let (pa, pb) = (pos(&a.ranking), pos(&b.ranking));
         for i in 0..gold.len() {
             for j in i + 1..gold.len() {
+                out.pairs_all += 1;
+                out.agree_all += usize::from((pa[i] < pa[j]) == (pb[i] < pb[j]));
                 if gold[i] == gold[j] {
                     continue;
                 }
