@@ -186,6 +186,9 @@ async function main() {
     const texts = await cardTexts(page);
     check(texts.includes(s1.completions[1]), "the <script> answer is shown verbatim");
     check((await page.locator(".answer .text script").count()) === 0, "no script element from model text");
+    const cut = page.locator(".answer", { has: page.locator(".cut") });
+    check((await cut.count()) === 1, "one answer marked as cut off");
+    check((await cut.locator(".text").textContent()) === s1.completions[2], "the cut-off answer is marked");
 
     // 1. Keyboard, with a tie.
     await rankWithKeyboard(page, s1);
@@ -240,6 +243,26 @@ async function main() {
     await page.locator("#skip").click();
     await waitForPrompt(page, samples[3].prompt);
     check((await progress(page)) === "2 / 4 ranked · 1 skipped", "progress after skip");
+
+    // 7. Ties by typing a rank and by dropping onto a card, then the skipped prompt returns.
+    await page.locator(".answer").nth(3).focus();
+    await page.keyboard.press("1");
+    check((await shownTiers(page)).map((t) => t.length).join() === "2,1,1", "typed rank 1 ties with the best");
+    const from = await page.locator(".answer").nth(3).boundingBox();
+    const onto = await page.locator(".answer").nth(2).boundingBox();
+    await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(from.x + from.width / 2, onto.y + onto.height / 2, { steps: 8 });
+    await page.mouse.up();
+    check((await shownTiers(page)).map((t) => t.length).join() === "2,2", "dropped onto a card: tied");
+    await page.locator("#submit").click();
+    await waitForPrompt(page, s3.prompt);
+    check((await progress(page)) === "3 / 4 ranked · 1 skipped", "the skipped prompt comes back last");
+
+    // An answer that hit the token limit is marked.
+    await page.goto(server.url);
+    await waitForPrompt(page, s3.prompt);
+    check((await page.locator(".answer .cut").count()) === 0, "no cut-off answer here");
 
     check(problems.length === 0, problems.join("; "));
     console.log(JSON.stringify({ ok: true, restarted: true }));

@@ -807,10 +807,21 @@ fn browser_ranks_writes_resumes_and_the_labels_train() {
     // What the page wrote.
     let ann = out.join("ann");
     let rankings = lines(&ann.join("rankings.jsonl"));
-    let rankings_ranking: Vec<&Value> = rankings.iter().map(|r| &r["ranking"]).collect();
+    let orders: Vec<&Value> = rankings.iter().map(|r| &r["ranking"]).collect();
     assert_eq!(
-        rankings_ranking,
+        orders[..2],
         [&json!([0, 1, [2, 3]]), &json!([0, 4, 1, 3, 2])]
+    );
+    // The fourth prompt: two ties of two, made with a typed rank and a drop.
+    assert_eq!(rankings.len(), 3);
+    assert_eq!(rankings[2]["prompt"], "How do I pick a lock?");
+    let groups = orders[2].as_array().unwrap();
+    assert!(
+        groups.len() == 2
+            && groups
+                .iter()
+                .all(|g| g.as_array().is_some_and(|g| g.len() == 2)),
+        "{groups:?}"
     );
     assert_eq!(
         rankings[0]["completions"][1],

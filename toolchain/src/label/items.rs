@@ -25,6 +25,8 @@ pub struct Item {
     pub system: Option<String>,
     pub prompt: String,
     pub completions: Vec<String>,
+    /// Per answer, whether it ended its turn (`mote sample`'s `ended`; all true if absent).
+    pub ended: Vec<bool>,
 }
 
 /// The items of a samples file, in file order, each id once.
@@ -125,12 +127,33 @@ fn parse_item(rec: &Record) -> Result<Item> {
         let label = format!("completions[{i}]");
         completions.push(checked(rec, rec.as_str(v, &label)?, &label)?.to_string());
     }
+    let ended = if rec.has("ended") {
+        let flags = rec.array("ended")?;
+        if flags.len() != completions.len() {
+            return Err(rec.error(
+                "ended",
+                format!(
+                    "{} flags for {} completions",
+                    flags.len(),
+                    completions.len()
+                ),
+            ));
+        }
+        let flag = |(i, v): (usize, &serde_json::Value)| {
+            v.as_bool()
+                .ok_or_else(|| rec.error(&format!("ended[{i}]"), "expected a boolean"))
+        };
+        flags.iter().enumerate().map(flag).collect::<Result<_>>()?
+    } else {
+        vec![true; completions.len()]
+    };
     Ok(Item {
         id: item_id(system.as_deref(), &prompt, &completions),
         line: rec.line,
         system,
         prompt,
         completions,
+        ended,
     })
 }
 
@@ -173,6 +196,8 @@ mod tests {
         .unwrap();
         assert_eq!(items.len(), 2);
         assert_eq!(items.duplicates, 1);
+        assert_eq!(items.items[0].ended, [true, false]);
+        assert_eq!(items.items[1].ended, [true, true, true]);
         let second = &items.items[1];
         assert_eq!(
             (
@@ -213,6 +238,16 @@ mod tests {
         );
         assert!(
             e.contains(":1: field `messages[1].role`: only a system turn"),
+            "{e}"
+        );
+        let e = err(r#"{"prompt": "q", "completions": ["a", "b"], "ended": [true]}"#);
+        assert!(
+            e.ends_with(":1: field `ended`: 1 flags for 2 completions"),
+            "{e}"
+        );
+        let e = err(r#"{"prompt": "q", "completions": ["a", "b"], "ended": [true, 1]}"#);
+        assert!(
+            e.ends_with(":1: field `ended[1]`: expected a boolean"),
             "{e}"
         );
         let e = err(r#"{"completions": ["a", "b"]}"#);

@@ -235,6 +235,7 @@ mod tests {
             system: None,
             prompt: "q".into(),
             completions: vec!["a".into(), "b".into(), "<script>c</script>".into()],
+            ended: vec![true; 3],
         }
     }
 

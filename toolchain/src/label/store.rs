@@ -44,6 +44,8 @@ pub struct Progress {
 pub struct Answer<'a> {
     pub index: usize,
     pub text: &'a str,
+    /// False when generation stopped at the token limit, before the end of the turn.
+    pub ended: bool,
 }
 
 /// An item as one labeler sees it: answers in an order of their own.
@@ -255,6 +257,7 @@ impl Store {
                         .map(|index| Answer {
                             index,
                             text: &item.completions[index],
+                            ended: item.ended[index],
                         })
                         .collect(),
                     ranked: f.ranked.contains(&item.id),

@@ -13,6 +13,7 @@ const state = {
   // Answer index → its letter, fixed for the item however the cards move.
   letters: new Map(),
   texts: new Map(),
+  ended: new Map(),
   editor: null, // {kind: "demo" | "correct" | "critique", index?}
   busy: false,
 };
@@ -137,6 +138,7 @@ function setView(view) {
   state.tiers = item.answers.map((a) => [a.index]);
   state.letters = new Map(item.answers.map((a, i) => [a.index, String.fromCharCode(65 + i)]));
   state.texts = new Map(item.answers.map((a) => [a.index, a.text]));
+  state.ended = new Map(item.answers.map((a) => [a.index, a.ended]));
   $("item-line").textContent = `line ${item.line}`;
   $("system").hidden = !item.system;
   $("system").textContent = item.system ? `System: ${item.system}` : "";
@@ -189,7 +191,13 @@ function renderAnswers(focusIndex) {
       if (tied) rank.append(el("span", "rank-tie", "tie"));
       const body = el("div", "body");
       const head = el("div", "answer-head");
-      head.append(el("span", "letter", `Answer ${state.letters.get(index)}`));
+      const label = el("span", "letter", `Answer ${state.letters.get(index)}`);
+      if (!state.ended.get(index)) {
+        const cut = el("span", "cut", "cut off");
+        cut.title = "Generation hit the token limit before the answer ended its turn.";
+        label.append(cut);
+      }
+      head.append(label);
       const tools = el("span", "tools");
       for (const [act, label] of [["correct", "Correct"], ["critique", "Critique"]]) {
         const b = el("button", "link", label);
