@@ -10,7 +10,7 @@ if command -v apt-get >/dev/null; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends \
         python3 python3-pip qemu-user qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
-        gcc-arm-linux-gnueabihf libc6-dev-armhf-cross >/dev/null
+        gcc-arm-linux-gnueabihf libc6-dev-armhf-cross chromium >/dev/null
 fi
 
 # The toolchain and cross targets pinned in rust-toolchain.toml.
@@ -22,4 +22,7 @@ rustup component add rustfmt clippy >/dev/null
 # Reference tooling used by tests (reading GGUF files independently of mote).
 python3 -m pip install --quiet --disable-pip-version-check gguf numpy 2>/dev/null \
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages gguf numpy
+# The browser test of `mote label`: headless Chromium (above) driven by playwright-core
+# (needs node and npm).
+(cd tests/e2e && npm ci --no-audit --no-fund --silent)
 echo "setup done"

@@ -11,6 +11,7 @@ pub mod flops;
 pub mod gguf;
 pub mod import;
 pub mod init_random;
+pub mod label;
 pub mod model;
 pub mod model_file;
 pub mod ppo;

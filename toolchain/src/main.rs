@@ -46,6 +46,9 @@ enum Command {
     Import(cmd::import::Import),
     /// K sampled responses per prompt from a checkpoint or a GGUF model.
     Sample(cmd::sample::Args),
+    /// A local web page where people rank, write, correct and critique answers
+    /// (`mote label --in SAMPLES --out DIR`), and `mote label stats DIR`.
+    Label(cmd::label::Args),
     /// Measure a checkpoint or a GGUF model (perplexity).
     Eval(cmd::eval::Args),
     /// Generate text from a GGUF model (prints only the generated text to stdout).
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd::export::run(a),
         Command::Import(i) => cmd::import::run(i),
         Command::Sample(a) => cmd::sample::run(a),
+        Command::Label(a) => cmd::label::run(a),
         Command::Eval(a) => cmd::eval::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Chat(a) => cmd::chat::run(a),

@@ -9,7 +9,7 @@ use candle_core::{Device, Tensor};
 use tokenizers::Tokenizer;
 
 use crate::checkpoint::Checkpoint;
-use crate::data::preferences::encode_response;
+use crate::data::preferences::{encode_response, ordered_pairs, strict_tiers};
 use crate::error::{Error, Result};
 use crate::model::{Heads, Llama, RewardNorm};
 
@@ -85,18 +85,28 @@ pub fn normalization(raw: &[f32]) -> Result<RewardNorm> {
 /// laid out one after another best first, and each pair's weight: `1 / C(K, 2)` over the
 /// number of rankings, so every ranking counts once whatever its K.
 pub fn ranking_pairs(sizes: &[usize]) -> (Vec<u32>, Vec<u32>, Vec<f32>) {
+    let tiers: Vec<Vec<usize>> = sizes.iter().map(|&k| strict_tiers(k)).collect();
+    tied_ranking_pairs(&tiers)
+}
+
+/// As [`ranking_pairs`] for rankings that may hold ties: ranking `g` has
+/// `tiers[g].len()` responses, best first, with tiers as [`Preference::tiers`]. Tied
+/// responses form no pair; a ranking's weight is spread over its untied pairs, and a
+/// ranking without any counts for nothing.
+///
+/// [`Preference::tiers`]: crate::data::Preference::tiers
+pub fn tied_ranking_pairs(tiers: &[Vec<usize>]) -> (Vec<u32>, Vec<u32>, Vec<f32>) {
+    let pairs: Vec<Vec<(usize, usize)>> = tiers.iter().map(|t| ordered_pairs(t)).collect();
+    let rankings = pairs.iter().filter(|p| !p.is_empty()).count();
     let (mut better, mut worse, mut weight) = (Vec::new(), Vec::new(), Vec::new());
     let mut base = 0u32;
-    for &k in sizes {
-        let n_pairs = k * k.saturating_sub(1) / 2;
-        for i in 0..k as u32 {
-            for j in i + 1..k as u32 {
-                better.push(base + i);
-                worse.push(base + j);
-                weight.push(1.0 / (n_pairs as f32 * sizes.len() as f32));
-            }
+    for (t, ps) in tiers.iter().zip(&pairs) {
+        for &(i, j) in ps {
+            better.push(base + i as u32);
+            worse.push(base + j as u32);
+            weight.push(1.0 / (ps.len() as f32 * rankings as f32));
         }
-        base += k as u32;
+        base += t.len() as u32;
     }
     (better, worse, weight)
 }
@@ -111,16 +121,29 @@ pub fn neg_log_sigmoid(x: &Tensor) -> Result<Tensor> {
 /// out one after another in `rewards`), the mean of `−log σ(r_better − r_worse)` over its
 /// C(K, 2) pairs; then the mean over rankings.
 pub fn ranking_loss(rewards: &Tensor, sizes: &[usize]) -> Result<Tensor> {
-    let n: usize = sizes.iter().sum();
-    if rewards.dims() != [n] || sizes.iter().any(|&k| k < 2) {
+    let tiers: Vec<Vec<usize>> = sizes.iter().map(|&k| strict_tiers(k)).collect();
+    tied_ranking_loss(rewards, &tiers)
+}
+
+/// [`ranking_loss`] over rankings that may hold ties (see [`tied_ranking_pairs`]): the
+/// mean over each ranking's untied pairs, then over the rankings that have any.
+pub fn tied_ranking_loss(rewards: &Tensor, tiers: &[Vec<usize>]) -> Result<Tensor> {
+    let n: usize = tiers.iter().map(Vec::len).sum();
+    if rewards.dims() != [n] || tiers.iter().any(|t| t.len() < 2) {
+        let sizes: Vec<usize> = tiers.iter().map(Vec::len).collect();
         return Err(Error::TrainConfig(format!(
             "{:?} rewards for rankings of {sizes:?} responses",
             rewards.dims()
         )));
     }
     let dev = rewards.device();
-    let (better, worse, weight) = ranking_pairs(sizes);
+    let (better, worse, weight) = tied_ranking_pairs(tiers);
     let m = better.len();
+    if m == 0 {
+        return Err(Error::TrainConfig(
+            "rankings with every response tied: no pair to learn from".into(),
+        ));
+    }
     let b = rewards.index_select(&Tensor::from_vec(better, m, dev)?, 0)?;
     let w = rewards.index_select(&Tensor::from_vec(worse, m, dev)?, 0)?;
     let per_pair = neg_log_sigmoid(&(b - w)?)?;
@@ -141,7 +164,13 @@ pub struct PairStats {
 impl PairStats {
     /// Add the pairs of rankings laid out as in [`ranking_loss`].
     pub fn add(&mut self, rewards: &[f32], sizes: &[usize]) {
-        let (better, worse, _) = ranking_pairs(sizes);
+        let tiers: Vec<Vec<usize>> = sizes.iter().map(|&k| strict_tiers(k)).collect();
+        self.add_tied(rewards, &tiers);
+    }
+
+    /// Add the untied pairs of rankings laid out as in [`tied_ranking_loss`].
+    pub fn add_tied(&mut self, rewards: &[f32], tiers: &[Vec<usize>]) {
+        let (better, worse, _) = tied_ranking_pairs(tiers);
         for (b, w) in better.into_iter().zip(worse) {
             let d = rewards[b as usize] as f64 - rewards[w as usize] as f64;
             self.pairs += 1;
@@ -233,6 +262,34 @@ mod tests {
         for (a, b) in y.iter().zip(want) {
             assert!((a - b).abs() < 1e-5, "{y:?}");
         }
+    }
+
+    #[test]
+    fn ties_form_no_pair_and_each_ranking_counts_once() {
+        // Ranking 0: a > {b, c}; ranking 1: strict x > y.
+        let tiers = [vec![0, 1, 1], vec![0, 1]];
+        let (b, w, wt) = tied_ranking_pairs(&tiers);
+        assert_eq!((b, w), (vec![0, 0, 3], vec![1, 2, 4]));
+        assert_eq!(wt, [0.25, 0.25, 0.5]);
+        let r = Tensor::new(&[1f32, 0.0, -1.0, 2.0, 2.0], &Device::Cpu).unwrap();
+        let loss = tied_ranking_loss(&r, &tiers)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let nls = |x: f32| (1.0 + (-x).exp()).ln();
+        let want = 0.25 * nls(1.0) + 0.25 * nls(2.0) + 0.5 * nls(0.0);
+        assert!((loss - want).abs() < 1e-6, "{loss} vs {want}");
+        // Strict tiers give the plain loss.
+        let strict = ranking_loss(&r, &[3, 2])
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let same = tied_ranking_loss(&r, &[vec![0, 1, 2], vec![0, 1]])
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert_eq!(strict, same);
+        assert!(tied_ranking_loss(&r.narrow(0, 0, 2).unwrap(), &[vec![0, 0]]).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod export;
 pub mod import;
 pub mod init;
 pub mod init_random;
+pub mod label;
 pub mod loaded;
 pub mod pipeline;
 pub mod ppo;

@@ -7,7 +7,12 @@
 //! - implicit-prompt pairs `{"chosen","rejected"}`: two whole transcripts in the
 //!   `\n\nHuman: … \n\nAssistant: …` form sharing everything up to their last assistant
 //!   turn, which is where they are split; the shared part becomes ChatML turns;
-//! - rankings `{"prompt","completions":[…],"ranking":[best…worst]}` with K = 2…9.
+//! - rankings `{"prompt","completions":[…],"ranking":[best…worst]}` with K = 2…9. An
+//!   entry of `ranking` may be an array of indices the annotator judged equal, a tie:
+//!   `"ranking": [2, [0, 3], 1]` puts 2 first, 0 and 3 second together, 1 last. Tied
+//!   responses form no pair; a ranking with every response tied is an error (it has
+//!   nothing to learn from). Readers that know only flat rankings reject such lines
+//!   rather than invent an order.
 //!
 //! Each response is scored in the text SFT trains on and sampling continues:
 //! `<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n{response}<|im_end|>`,
@@ -37,6 +42,9 @@ pub struct Preference {
     pub context: Vec<Message>,
     /// Responses ordered from best to worst.
     pub responses: Vec<String>,
+    /// Per response, its place among the distinct judgements (0 = best); equal numbers
+    /// are ties. Non-decreasing, as `responses` is sorted best first.
+    pub tiers: Vec<usize>,
     pub path: Arc<Path>,
     pub line: usize,
 }
@@ -51,13 +59,25 @@ impl Preference {
         text
     }
 
-    /// Every (better, worse) pair of response indices: all C(K, 2) of them.
+    /// Every (better, worse) pair of response indices: all C(K, 2) of them but ties.
     pub fn pairs(&self) -> Vec<(usize, usize)> {
-        let k = self.responses.len();
-        (0..k)
-            .flat_map(|i| (i + 1..k).map(move |j| (i, j)))
-            .collect()
+        ordered_pairs(&self.tiers)
     }
+}
+
+/// The (better, worse) index pairs of responses sorted best first with these `tiers`:
+/// every pair whose tiers differ.
+pub fn ordered_pairs(tiers: &[usize]) -> Vec<(usize, usize)> {
+    let k = tiers.len();
+    (0..k)
+        .flat_map(|i| (i + 1..k).map(move |j| (i, j)))
+        .filter(|&(i, j)| tiers[i] < tiers[j])
+        .collect()
+}
+
+/// Tiers of `k` responses in strict order: `0, 1, …, k − 1`.
+pub fn strict_tiers(k: usize) -> Vec<usize> {
+    (0..k).collect()
 }
 
 fn check_text(rec: &Record, text: &str, field: &str) -> Result<()> {
@@ -93,16 +113,18 @@ fn user_context(rec: &Record) -> Result<Vec<Message>> {
 
 /// The preference of one record, in any of the accepted layouts.
 pub fn parse_preference(rec: &Record) -> Result<Preference> {
-    let (context, responses) = if rec.has("completions") || rec.has("ranking") {
+    let (context, responses, tiers) = if rec.has("completions") || rec.has("ranking") {
         parse_ranking(rec)?
     } else if rec.has("prompt") {
         let context = user_context(rec)?;
         (
             context,
             vec![text_field(rec, "chosen")?, text_field(rec, "rejected")?],
+            strict_tiers(2),
         )
     } else if rec.has("chosen") || rec.has("rejected") {
-        parse_transcripts(rec)?
+        let (context, responses) = parse_transcripts(rec)?;
+        (context, responses, strict_tiers(2))
     } else {
         return Err(rec.line_error(
             "expected `prompt`, `chosen` and `rejected`; `chosen` and `rejected` transcripts; \
@@ -112,12 +134,68 @@ pub fn parse_preference(rec: &Record) -> Result<Preference> {
     Ok(Preference {
         context,
         responses,
+        tiers,
         path: rec.path.clone(),
         line: rec.line,
     })
 }
 
-fn parse_ranking(rec: &Record) -> Result<(Vec<Message>, Vec<String>)> {
+/// The `ranking` field: indices best first, an array of indices standing for a tie.
+/// Returns the flat order and each index's tier.
+fn parse_order(rec: &Record, k: usize) -> Result<(Vec<usize>, Vec<usize>)> {
+    let entries = rec.array("ranking")?;
+    let mut labelled = Vec::with_capacity(k);
+    for (i, v) in entries.iter().enumerate() {
+        let label = format!("ranking[{i}]");
+        match v.as_array() {
+            Some(group) if group.is_empty() => {
+                return Err(rec.error(&label, "an empty tie"));
+            }
+            Some(group) => {
+                for (j, w) in group.iter().enumerate() {
+                    labelled.push((format!("{label}[{j}]"), w, i));
+                }
+            }
+            None => labelled.push((label, v, i)),
+        }
+    }
+    if labelled.len() != k {
+        return Err(rec.error(
+            "ranking",
+            format!(
+                "{} entries for {k} completions; expected each index once",
+                labelled.len()
+            ),
+        ));
+    }
+    let mut seen = vec![false; k];
+    let (mut order, mut tiers) = (Vec::with_capacity(k), Vec::with_capacity(k));
+    for (label, v, tier) in labelled {
+        let idx = rec.as_usize(v, &label)?;
+        if idx >= k {
+            return Err(rec.error(
+                &label,
+                format!("index {idx} out of range for {k} completions"),
+            ));
+        }
+        if std::mem::replace(&mut seen[idx], true) {
+            return Err(rec.error(&label, format!("index {idx} appears twice")));
+        }
+        order.push(idx);
+        tiers.push(tier);
+    }
+    if tiers.first() == tiers.last() {
+        return Err(rec.error(
+            "ranking",
+            "every completion is tied: no preference to learn from",
+        ));
+    }
+    Ok((order, tiers))
+}
+
+type Ranked = (Vec<Message>, Vec<String>, Vec<usize>);
+
+fn parse_ranking(rec: &Record) -> Result<Ranked> {
     let context = user_context(rec)?;
     let items = rec.array("completions")?;
     if !(MIN_K..=MAX_K).contains(&items.len()) {
@@ -133,37 +211,9 @@ fn parse_ranking(rec: &Record) -> Result<(Vec<Message>, Vec<String>)> {
         check_text(rec, s, &label)?;
         completions.push(s.to_string());
     }
-    let order = rec.array("ranking")?;
-    if order.len() != completions.len() {
-        return Err(rec.error(
-            "ranking",
-            format!(
-                "{} entries for {} completions; expected each index once",
-                order.len(),
-                completions.len()
-            ),
-        ));
-    }
-    let mut seen = vec![false; completions.len()];
-    let mut responses = Vec::with_capacity(completions.len());
-    for (i, v) in order.iter().enumerate() {
-        let label = format!("ranking[{i}]");
-        let idx = rec.as_usize(v, &label)?;
-        if idx >= completions.len() {
-            return Err(rec.error(
-                &label,
-                format!(
-                    "index {idx} out of range for {} completions",
-                    completions.len()
-                ),
-            ));
-        }
-        if std::mem::replace(&mut seen[idx], true) {
-            return Err(rec.error(&label, format!("index {idx} appears twice")));
-        }
-        responses.push(completions[idx].clone());
-    }
-    Ok((context, responses))
+    let (order, tiers) = parse_order(rec, completions.len())?;
+    let responses = order.iter().map(|&i| completions[i].clone()).collect();
+    Ok((context, responses, tiers))
 }
 
 /// Split two `\n\nHuman: … \n\nAssistant: …` transcripts after the last assistant marker
@@ -281,6 +331,8 @@ pub struct EncodedPreference {
     pub seqs: Vec<Vec<u32>>,
     /// Per sequence: the tokens of the prompt (these are never trained in DPO).
     pub prompt_lens: Vec<usize>,
+    /// Per sequence: its tier, as [`Preference::tiers`].
+    pub tiers: Vec<usize>,
     /// Tokens cut from the left of the longest sequence.
     pub truncated: usize,
     pub path: Arc<Path>,
@@ -349,6 +401,7 @@ pub fn encode_preference(
     Ok(EncodedPreference {
         seqs,
         prompt_lens,
+        tiers: p.tiers.clone(),
         truncated,
         path: p.path.clone(),
         line: p.line,
@@ -445,5 +498,44 @@ mod tests {
         .unwrap();
         assert_eq!(p.responses, ["c", "a", "b"]);
         assert_eq!(p.pairs(), [(0, 1), (0, 2), (1, 2)]);
+    }
+
+    #[test]
+    fn tied_responses_form_no_pair() {
+        let p = parse_preference(&rec(
+            r#"{"prompt": "q", "completions": ["a", "b", "c", "d"], "ranking": [[2, 0], 3, [1]]}"#,
+        ))
+        .unwrap();
+        assert_eq!(p.responses, ["c", "a", "d", "b"]);
+        assert_eq!(p.tiers, [0, 0, 1, 2]);
+        assert_eq!(p.pairs(), [(0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]);
+    }
+
+    #[test]
+    fn malformed_ties_name_the_field() {
+        let err = |json: &str| parse_preference(&rec(json)).unwrap_err().to_string();
+        let e = err(r#"{"prompt": "q", "completions": ["a", "b"], "ranking": [[0, 1]]}"#);
+        assert!(
+            e.ends_with("field `ranking`: every completion is tied: no preference to learn from"),
+            "{e}"
+        );
+        let e = err(r#"{"prompt": "q", "completions": ["a", "b"], "ranking": [0, [], 1]}"#);
+        assert!(e.ends_with("field `ranking[1]`: an empty tie"), "{e}");
+        let e = err(r#"{"prompt": "q", "completions": ["a", "b", "c"], "ranking": [0, [1, 0]]}"#);
+        assert!(
+            e.ends_with("field `ranking[1][1]`: index 0 appears twice"),
+            "{e}"
+        );
+        let e = err(r#"{"prompt": "q", "completions": ["a", "b", "c"], "ranking": [0, [1, "x"]]}"#);
+        assert!(
+            e.contains("field `ranking[1][1]`: expected a non-negative integer"),
+            "{e}"
+        );
+        let e =
+            err(r#"{"prompt": "q", "completions": ["a", "b", "c"], "ranking": [0, [1, 2, 0]]}"#);
+        assert!(
+            e.contains("field `ranking`: 4 entries for 3 completions"),
+            "{e}"
+        );
     }
 }

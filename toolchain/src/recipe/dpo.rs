@@ -23,7 +23,7 @@ use crate::train::{decay_by_default, named_vars, Stage, TrainConfig, TrainReport
 /// Which (chosen, rejected) pairs a ranking of K gives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DpoPairs {
-    /// All C(K, 2) pairs.
+    /// All C(K, 2) pairs (but ties).
     All,
     /// The best response against each of the others (K − 1 pairs).
     BestVsRest,
@@ -71,7 +71,8 @@ pub fn expand_pairs(prefs: &[EncodedPreference], which: DpoPairs) -> Vec<DpoPair
         let k = p.seqs.len();
         for i in 0..k {
             for j in i + 1..k {
-                if which == DpoPairs::BestVsRest && i > 0 {
+                // Ties form no pair; "best" is every response tied first.
+                if p.tiers[i] == p.tiers[j] || which == DpoPairs::BestVsRest && p.tiers[i] > 0 {
                     continue;
                 }
                 out.push(DpoPair {
@@ -445,4 +446,29 @@ impl DpoRun {
 /// DPO of the policy at `o.policy` on `o.data` into `o.out`.
 pub fn dpo(o: &DpoOptions) -> Result<DpoReport> {
     DpoRun::prepare(o)?.run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tied_responses_make_no_pair() {
+        // Four responses best first: a, then b and c tied, then d.
+        let p = EncodedPreference {
+            seqs: vec![vec![1], vec![2], vec![3], vec![4]],
+            prompt_lens: vec![0; 4],
+            tiers: vec![0, 1, 1, 2],
+            truncated: 0,
+            path: std::sync::Arc::from(Path::new("p.jsonl")),
+            line: 1,
+        };
+        let ids = |pairs: Vec<DpoPair>| -> Vec<(u32, u32)> {
+            pairs.iter().map(|d| (d.chosen[0], d.rejected[0])).collect()
+        };
+        let all = ids(expand_pairs(std::slice::from_ref(&p), DpoPairs::All));
+        assert_eq!(all, [(1, 2), (1, 3), (1, 4), (2, 4), (3, 4)]);
+        let best = ids(expand_pairs(&[p], DpoPairs::BestVsRest));
+        assert_eq!(best, [(1, 2), (1, 3), (1, 4)]);
+    }
 }

@@ -17,7 +17,7 @@ use crate::data::preferences::{
 use crate::data::Sampler;
 use crate::error::{Error, Result};
 use crate::model::{init_missing, Heads, Llama, RewardNorm};
-use crate::reward::{ranking_loss, raw_rewards, reward_scores, PairStats, RM_ARCHITECTURE};
+use crate::reward::{raw_rewards, reward_scores, tied_ranking_loss, PairStats, RM_ARCHITECTURE};
 use crate::sample::{Generator, ModelSource, SampleConfig};
 use crate::train::{decay_by_default, named_vars, Stage, TrainConfig, TrainReport, Trainer};
 
@@ -145,9 +145,9 @@ impl RmStage {
             .iter()
             .flat_map(|p| p.seqs.iter().map(Vec::as_slice))
             .collect();
-        let sizes: Vec<usize> = prefs.iter().map(|p| p.seqs.len()).collect();
+        let tiers: Vec<Vec<usize>> = prefs.iter().map(|p| p.tiers.clone()).collect();
         let rewards = raw_rewards(&self.model, &seqs, self.pad())?;
-        let loss = ranking_loss(&rewards, &sizes)?;
+        let loss = tied_ranking_loss(&rewards, &tiers)?;
         let values = rewards.detach().to_vec1::<f32>()?;
         Ok((loss, values, seqs.iter().map(|s| s.len()).sum()))
     }
@@ -162,8 +162,8 @@ impl RmStage {
         for chunk in all.chunks(self.batch_size.max(1)) {
             let (loss, rewards, _) = self.batch(chunk)?;
             sum += loss.to_scalar::<f32>()? as f64 * chunk.len() as f64;
-            let sizes: Vec<usize> = chunk.iter().map(|p| p.seqs.len()).collect();
-            stats.add(&rewards, &sizes);
+            let tiers: Vec<Vec<usize>> = chunk.iter().map(|p| p.tiers.clone()).collect();
+            stats.add_tied(&rewards, &tiers);
         }
         Ok(Some(((sum / all.len() as f64) as f32, stats)))
     }
@@ -176,8 +176,8 @@ impl Stage for RmStage {
             .batch(step, micro, self.grad_accum, self.batch_size);
         let prefs: Vec<&EncodedPreference> = picked.iter().map(|&i| &self.train[i]).collect();
         let (loss, rewards, tokens) = self.batch(&prefs)?;
-        let sizes: Vec<usize> = prefs.iter().map(|p| p.seqs.len()).collect();
-        self.since_log.add(&rewards, &sizes);
+        let tiers: Vec<Vec<usize>> = prefs.iter().map(|p| p.tiers.clone()).collect();
+        self.since_log.add_tied(&rewards, &tiers);
         Ok((loss, tokens))
     }
 
