@@ -3,7 +3,9 @@
 use anyhow::Result;
 use clap::Args as ClapArgs;
 use mote_toolchain::checkpoint::atomic::write_bytes;
-use mote_toolchain::world::annotate::{agreement, annotate, read_samples, to_jsonl, DEFAULT_NOISE};
+use mote_toolchain::world::annotate::{
+    agreement, annotate, annotate_with_ties, read_samples, to_jsonl, DEFAULT_NOISE,
+};
 use std::path::PathBuf;
 
 #[derive(ClapArgs)]
@@ -21,6 +23,10 @@ pub struct Args {
     /// Gumbel noise scale over the gold totals (higher: noisier annotator).
     #[arg(long, default_value_t = DEFAULT_NOISE)]
     noise: f32,
+    /// Tie completions of equal quality (as `mote label` allows) instead of ordering them
+    /// at random; prompts whose completions are all tied are left out.
+    #[arg(long)]
+    ties: bool,
     /// Also rank with seed + 1 and print how often the two annotators agree on a pair.
     #[arg(long)]
     agreement: bool,
@@ -33,9 +39,21 @@ pub fn run(a: Args) -> Result<()> {
     );
     let samples = read_samples(&a.input)?;
     if let Some(out) = &a.out {
-        let rankings = annotate(&samples, a.seed, a.noise);
-        write_bytes(out, to_jsonl(&rankings).as_bytes())?;
-        eprintln!("ranked {} prompts → {}", rankings.len(), out.display());
+        let (text, n) = if a.ties {
+            let r = annotate_with_ties(&samples, a.seed, a.noise);
+            (to_jsonl(&r), r.len())
+        } else {
+            let r = annotate(&samples, a.seed, a.noise);
+            (to_jsonl(&r), r.len())
+        };
+        write_bytes(out, text.as_bytes())?;
+        let left = samples.len() - n;
+        let note = if left > 0 {
+            format!(" ({left} with all completions equally good left out)")
+        } else {
+            String::new()
+        };
+        eprintln!("ranked {n} prompts → {}{note}", out.display());
     }
     if a.agreement {
         let g = agreement(&samples, a.seed, a.seed + 1, a.noise);

@@ -144,8 +144,63 @@ pub fn annotate(samples: &[Sample], seed: u64, noise: f32) -> Vec<Ranking> {
         .collect()
 }
 
-/// Rankings as JSONL.
-pub fn to_jsonl(rankings: &[Ranking]) -> String {
+/// One place of a ranking with ties: a completion, or several judged equally good.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Rank {
+    One(usize),
+    Tie(Vec<usize>),
+}
+
+/// One output line of an annotator who may tie (the rankings format, ties as inner arrays).
+#[derive(Clone, Debug, Serialize)]
+pub struct TiedRanking {
+    pub prompt: String,
+    pub completions: Vec<String>,
+    pub ranking: Vec<Rank>,
+}
+
+/// The rankings of annotator `seed` when equally good completions may be tied: completions
+/// with equal gold totals form one place, and the places are ordered with the same Gumbel
+/// noise as [`annotate`] (one draw per place). A sample whose completions are all equally
+/// good says nothing about preferences and gets no line.
+pub fn annotate_with_ties(samples: &[Sample], seed: u64, noise: f32) -> Vec<TiedRanking> {
+    let mut out = Vec::new();
+    for (i, s) in samples.iter().enumerate() {
+        let mut rng = Rng::new(&[seed, i as u64]);
+        let totals = gold_totals(s);
+        let mut levels: Vec<f32> = Vec::new();
+        for &t in &totals {
+            if !levels.contains(&t) {
+                levels.push(t);
+            }
+        }
+        if levels.len() < 2 {
+            continue;
+        }
+        let ranking = rank(&levels, noise, &mut rng)
+            .into_iter()
+            .map(|l| {
+                let members: Vec<usize> = (0..totals.len())
+                    .filter(|&j| totals[j] == levels[l])
+                    .collect();
+                match members.as_slice() {
+                    [one] => Rank::One(*one),
+                    _ => Rank::Tie(members),
+                }
+            })
+            .collect();
+        out.push(TiedRanking {
+            prompt: s.prompt.clone(),
+            completions: s.completions.clone(),
+            ranking,
+        });
+    }
+    out
+}
+
+/// Rankings (with or without ties) as JSONL.
+pub fn to_jsonl<T: Serialize>(rankings: &[T]) -> String {
     let mut out = String::new();
     for r in rankings {
         out.push_str(&serde_json::to_string(r).expect("serializable"));
@@ -229,4 +284,46 @@ pub fn agreement(samples: &[Sample], seed_a: u64, seed_b: u64, noise: f32) -> Ag
     }
     out.expected = expected / out.pairs.max(1) as f64;
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::gold::Category;
+
+    fn sample(completions: &[&str]) -> Sample {
+        Sample {
+            prompt: "What is the capital of France?".into(),
+            meta: Meta {
+                category: Category::Fact,
+                answer: Some("Paris".into()),
+                aliases: vec![],
+                entity: Some("France".into()),
+            },
+            completions: completions.iter().map(|c| c.to_string()).collect(),
+            ended: vec![true; completions.len()],
+        }
+    }
+
+    #[test]
+    fn equally_good_completions_are_tied_and_all_tied_prompts_dropped() {
+        let s = vec![
+            sample(&[
+                "Paris.",
+                "It is Rome.",
+                "It is Berlin.",
+                "The capital is Paris.",
+            ]),
+            sample(&["Rome.", "Berlin."]),
+        ];
+        // Noise 0: the places follow the gold order exactly.
+        let r = annotate_with_ties(&s, 7, 0.0);
+        assert_eq!(r.len(), 1, "the all-wrong sample says nothing");
+        assert_eq!(
+            r[0].ranking,
+            vec![Rank::Tie(vec![0, 3]), Rank::Tie(vec![1, 2])]
+        );
+        let line = to_jsonl(&r);
+        assert!(line.contains(r#""ranking":[[0,3],[1,2]]"#), "{line}");
+    }
 }

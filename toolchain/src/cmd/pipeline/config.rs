@@ -66,6 +66,9 @@ pub struct Rounds {
     pub k: usize,
     #[serde(default = "one")]
     pub temperature: f32,
+    /// The annotator ties equally good answers (`mote annotate --ties`).
+    #[serde(default)]
+    pub ties: bool,
 }
 
 fn one() -> f32 {

@@ -221,18 +221,19 @@ pub fn stages(cfg: &PipelineConfig, l: &Layout, exe: &Path) -> Result<Vec<Stage>
                 &threads,
             ]),
         ));
-        v.push(Stage::mote(
-            format!("round-{r}-annotate"),
-            args(&[
-                "annotate",
-                "--in",
-                &s(&l.samples(r)),
-                "--out",
-                &s(&l.rankings(r)),
-                "--seed",
-                &(cfg.seed + 100 + r as u64).to_string(),
-            ]),
-        ));
+        let mut annotate = args(&[
+            "annotate",
+            "--in",
+            &s(&l.samples(r)),
+            "--out",
+            &s(&l.rankings(r)),
+            "--seed",
+            &(cfg.seed + 100 + r as u64).to_string(),
+        ]);
+        if cfg.rounds.ties {
+            annotate.push("--ties".into());
+        }
+        v.push(Stage::mote(format!("round-{r}-annotate"), annotate));
         rankings.push(l.rankings(r));
         let mut rm = args(&[
             "rm",

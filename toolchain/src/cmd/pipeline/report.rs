@@ -67,9 +67,11 @@ pub fn results(cfg: &PipelineConfig, l: &Layout, stamps: &[Stamp]) -> Result<Str
     writeln!(s, "## Reward models\n")?;
     writeln!(
         s,
-        "Held-out pairwise accuracy on the annotator's labels, against how often a second \
-         simulated annotator agrees with the first on the same round's samples (all pairs, \
-         gold ties included: the ceiling), and on pairs whose gold scores differ.\n"
+        "Held-out pairwise accuracy on the annotator's labels (over the pairs it ordered: \
+         with ties on, pairs of equally good answers are not ordered), against how often a \
+         second simulated annotator agrees with the first on the same round's samples: over \
+         all pairs (ties ordered at random) and over the pairs whose gold scores differ, the \
+         ceiling when ties are on.\n"
     )?;
     writeln!(
         s,
@@ -88,6 +90,15 @@ pub fn results(cfg: &PipelineConfig, l: &Layout, stamps: &[Stamp]) -> Result<Str
             DEFAULT_NOISE,
         );
         let rm = last_with(&l.rm(r).join("metrics.jsonl"), "eval_accuracy")?;
+        // The reward model of round r reads every ranking so far.
+        let mut rankings = 0;
+        for q in 1..=r {
+            let path = l.rankings(q);
+            rankings += std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?
+                .lines()
+                .count();
+        }
         let ppo = last_with(&l.ppo(r).join("metrics.jsonl"), "reward")?;
         let f = |v: &Option<Value>, k: &str| {
             v.as_ref()
@@ -98,7 +109,7 @@ pub fn results(cfg: &PipelineConfig, l: &Layout, stamps: &[Stamp]) -> Result<Str
         writeln!(
             s,
             "| {r} | {} | {} | {:.3} | {:.3} | {} | {} | {} |",
-            samples.len() * r,
+            rankings,
             f(&rm, "eval_accuracy"),
             g.rate_all(),
             g.rate(),
