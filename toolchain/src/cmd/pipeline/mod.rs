@@ -34,6 +34,9 @@ pub fn run(a: Args, check_args: impl Fn(&[String]) -> Result<()>) -> Result<()> 
     let out = a.out.clone().unwrap_or_else(|| cfg.out.clone());
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let layout = Layout { out: out.clone() };
+    for dir in [out.join("gguf"), out.join("eval")] {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let exe = std::env::current_exe().context("locating the mote binary")?;
     let stages = plan::stages(&cfg, &layout, &exe)?;
     // Every command's flags are checked before the first stage runs.
