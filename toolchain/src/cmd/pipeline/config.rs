@@ -60,7 +60,8 @@ pub struct ModelStage {
 #[serde(deny_unknown_fields)]
 pub struct Rounds {
     pub count: usize,
-    /// Prompts ranked per round (consecutive slices of the world's PPO prompts).
+    /// Prompts ranked per round: consecutive slices of the world's PPO prompts, wrapping
+    /// around at the end.
     pub prompts: usize,
     /// Answers per prompt.
     pub k: usize,

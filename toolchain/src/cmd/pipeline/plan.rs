@@ -332,16 +332,16 @@ pub fn stages(cfg: &PipelineConfig, l: &Layout, exe: &Path) -> Result<Vec<Stage>
     Ok(v)
 }
 
-/// Lines `skip..skip + n` of `src` into `dst` (fewer if `src` is shorter).
+/// `n` lines of `src` from line `skip` on, wrapping around to the first line (a round may
+/// rank prompts an earlier round ranked, answered by a newer policy).
 fn slice_lines(src: &Path, dst: &Path, skip: usize, n: usize) -> Result<()> {
     let text =
         std::fs::read_to_string(src).with_context(|| format!("reading {}", src.display()))?;
-    let lines: Vec<&str> = text.lines().skip(skip).take(n).collect();
-    anyhow::ensure!(
-        !lines.is_empty(),
-        "{} has no prompts left after line {skip}: lower [rounds] prompts or count",
-        src.display()
-    );
+    let all: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    anyhow::ensure!(!all.is_empty(), "{} has no prompts", src.display());
+    let lines: Vec<&str> = (0..n.min(all.len()))
+        .map(|i| all[(skip + i) % all.len()])
+        .collect();
     let mut body = lines.join("\n");
     body.push('\n');
     if let Some(parent) = dst.parent() {
@@ -349,4 +349,21 @@ fn slice_lines(src: &Path, dst: &Path, skip: usize, n: usize) -> Result<()> {
     }
     mote_toolchain::checkpoint::atomic::write_bytes(dst, body.as_bytes())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_prompts_wrap_around() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("p.jsonl");
+        std::fs::write(&src, "a\nb\nc\n").unwrap();
+        let dst = dir.path().join("r/out.jsonl");
+        slice_lines(&src, &dst, 2, 2).unwrap();
+        assert_eq!(std::fs::read_to_string(&dst).unwrap(), "c\na\n");
+        slice_lines(&src, &dst, 0, 9).unwrap();
+        assert_eq!(std::fs::read_to_string(&dst).unwrap(), "a\nb\nc\n");
+    }
 }
