@@ -52,13 +52,13 @@ pub struct Args {
     #[arg(long, default_value_t = 64)]
     max_new_tokens: usize,
     /// Initial KL coefficient β.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 0.1)]
     kl_coef: f64,
     /// Target KL (nats per response) of the adaptive controller; 0 keeps β fixed.
-    #[arg(long, default_value_t = 4.0)]
+    #[arg(long, default_value_t = 3.0)]
     target_kl: f64,
     /// Horizon (responses) of the adaptive controller.
-    #[arg(long, default_value_t = 1000.0)]
+    #[arg(long, default_value_t = 256.0)]
     kl_horizon: f64,
     /// Subtracted from the score of a response that does not end its turn or is too short.
     #[arg(long, default_value_t = 1.0)]
