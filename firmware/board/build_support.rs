@@ -53,9 +53,10 @@ pub fn write_config(d: &Defaults) {
         s,
         "/// Build-time settings (from the `MOTE_*` variables).\n\
          pub const CONFIG: mote_board::BoardConfig = mote_board::BoardConfig {{\n    \
-         board: {:?},\n    ctx_len: {ctx_len},\n    \
-         kv_type: mote_runtime::KvType::{kv_type},\n    max_reply: {max_reply},\n    \
-         temperature: {temperature:?},\n    top_p: 0.95,\n    seed: {seed},\n}};\n\
+         board: {:?},\n    console: mote_board::ConsoleConfig {{\n        \
+         ctx_len: {ctx_len},\n        kv_type: mote_runtime::KvType::{kv_type},\n        \
+         max_reply: {max_reply},\n        temperature: {temperature:?},\n        \
+         seed: {seed},\n        ..mote_board::ConsoleConfig::DEFAULT\n    }},\n}};\n\
          /// Bytes of the static arena (tokenizer tables, KV cache, activations, console).\n\
          pub const ARENA_BYTES: usize = {arena};\n\
          /// Whether the clock counts instructions (`qemu -icount shift=0`).\n\

@@ -10,14 +10,7 @@
 mod boot;
 mod image;
 
-pub use boot::{boot, BoardConfig, BootError};
+pub use boot::{arena_needed, boot, BoardConfig, BootError};
+pub use mote_console::{Clock, ConsoleConfig};
 pub use image::{gguf_len, model_in_region};
 
-/// Ticks for `/stats` (stand-in until the console crate provides it).
-pub trait Clock {
-    fn now(&self) -> u64;
-    fn ticks_per_second(&self) -> u64;
-    fn unit(&self) -> &'static str {
-        "s"
-    }
-}
