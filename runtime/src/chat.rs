@@ -37,6 +37,27 @@ pub struct TurnReport {
     pub finish: Finish,
 }
 
+/// What [`Chat::turn_with`] reports while a turn runs.
+pub trait TurnSink {
+    /// The prompt has been evaluated; the reply starts.
+    fn prompt_done(&mut self) {}
+    /// Asked before each reply token is sampled; `false` stops the reply.
+    fn go_on(&mut self) -> bool {
+        true
+    }
+    /// Reply text as it is decoded; `false` stops the reply.
+    fn text(&mut self, text: &str) -> bool;
+}
+
+/// [`Chat::turn`]'s callback as a sink.
+struct TextOnly<'f>(&'f mut dyn FnMut(&str) -> bool);
+
+impl TurnSink for TextOnly<'_> {
+    fn text(&mut self, text: &str) -> bool {
+        (self.0)(text)
+    }
+}
+
 /// Working memory a chat needs besides the session arena.
 pub struct ChatBuffers<'a> {
     /// Token scratch for one turn: at least the session's context length (a longer one lets
@@ -225,6 +246,17 @@ impl<'a> Chat<'a> {
         max_reply: usize,
         on_text: &mut dyn FnMut(&str) -> bool,
     ) -> Result<TurnReport> {
+        self.turn_with(user, max_reply, &mut TextOnly(on_text))
+    }
+
+    /// As [`Chat::turn`], reporting to `sink` when the prompt is evaluated and before each
+    /// reply token, so a caller can time the two phases and stop a reply that shows no text.
+    pub fn turn_with(
+        &mut self,
+        user: &str,
+        max_reply: usize,
+        sink: &mut dyn TurnSink,
+    ) -> Result<TurnReport> {
         let ctx = self.session.ctx_len();
         // A message whose ids overflow the buffer is longer than the buffer, so certainly
         // longer than the context when the buffer is the context's length.
@@ -257,18 +289,24 @@ impl<'a> Chat<'a> {
             self.session.eval(self.buf.ids[i])?;
         }
 
+        sink.prompt_done();
+
         let mut decoder = Decoder::pieces(false);
         let mut go_on = true;
         let mut reply = 0;
         let mut finish = Finish::Length;
         while reply < max_reply {
+            if !sink.go_on() {
+                finish = Finish::Stopped;
+                break;
+            }
             let next = self.session.sample(&mut self.sampler)?;
             if next == self.im_end || Some(next) == self.tok.eos() || self.tok.is_control(next) {
                 finish = Finish::EndOfTurn;
                 break;
             }
             reply += 1;
-            decoder.push(self.tok, next, |s| go_on &= on_text(s))?;
+            decoder.push(self.tok, next, |s| go_on &= sink.text(s))?;
             if !go_on {
                 finish = Finish::Stopped;
                 break;
@@ -285,7 +323,7 @@ impl<'a> Chat<'a> {
             self.session.eval(next)?;
         }
         decoder.finish(|s| {
-            on_text(s);
+            sink.text(s);
         });
 
         // Close the turn so the next one sees well-formed ChatML.

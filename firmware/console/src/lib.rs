@@ -18,10 +18,21 @@
 #![no_std]
 
 mod clock;
+mod commands;
 mod config;
 mod console;
 mod error;
+mod export;
+mod feedback;
+mod input;
+mod json;
+mod last_turn;
+mod line_editor;
 mod memory;
+mod reply_stream;
+mod stats;
+mod system_prompt;
+mod term;
 mod uninterruptible;
 
 pub use clock::Clock;

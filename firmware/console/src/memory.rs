@@ -23,7 +23,6 @@ pub(crate) struct Layout {
 }
 
 /// `mem` carved into the regions of a [`Layout`].
-#[allow(dead_code)] // the line, reply and feedback parts are used by the run loop
 pub(crate) struct Parts<'a> {
     pub arena: &'a mut [u8],
     pub chat: ChatBuffers<'a>,
