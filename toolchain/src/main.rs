@@ -58,6 +58,8 @@ enum Command {
     Tokenize(cmd::tokenize::Args),
     /// Write a llama model with random weights from a model config (for benchmarks and tests).
     InitRandom(cmd::init_random::Args),
+    /// Build a board image with a model, print its flash and RAM use, boot or flash it.
+    Flash(cmd::flash::Args),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
         Command::Tokenize(a) => cmd::tokenize::run(a),
         Command::Bench(a) => cmd::bench::run(a),
         Command::InitRandom(a) => cmd::init_random::run(a),
+        Command::Flash(a) => cmd::flash::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,6 +11,5 @@ mod boot;
 mod image;
 
 pub use boot::{arena_needed, boot, BoardConfig, BootError};
-pub use mote_console::{Clock, ConsoleConfig};
 pub use image::{gguf_len, model_in_region};
-
+pub use mote_console::{Clock, ConsoleConfig};
