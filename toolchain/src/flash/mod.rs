@@ -35,6 +35,8 @@ pub enum FlashError {
     Build {
         board: Board,
         status: std::process::ExitStatus,
+        /// The end of cargo's output (it was also shown as it came).
+        log: String,
     },
     #[error("{board} is not emulated by QEMU")]
     NotEmulated { board: Board },
@@ -203,12 +205,12 @@ pub fn build(opts: &BuildOptions) -> Result<Image, FlashError> {
     if opts.scalar {
         cmd.args(["--features", "scalar"]);
     }
-    let status = cmd.status().map_err(|error| FlashError::Tool {
+    let (status, log) = run_teeing_stderr(&mut cmd).map_err(|error| FlashError::Tool {
         tool: cargo.to_string_lossy().into_owned(),
         error,
     })?;
     if !status.success() {
-        return Err(FlashError::Build { board, status });
+        return Err(FlashError::Build { board, status, log });
     }
     let elf = dir
         .join("target")
@@ -229,6 +231,27 @@ pub fn build(opts: &BuildOptions) -> Result<Image, FlashError> {
         arena_bytes,
         usage,
     })
+}
+
+/// Run `cmd`, passing its stderr on line by line (through `eprintln!`, so a test harness
+/// captures it) and keeping the last lines, which say why a build failed.
+fn run_teeing_stderr(cmd: &mut Command) -> io::Result<(std::process::ExitStatus, String)> {
+    use std::io::BufRead;
+    const KEEP: usize = 40;
+    let mut child = cmd.stderr(std::process::Stdio::piped()).spawn()?;
+    let mut tail = std::collections::VecDeque::with_capacity(KEEP);
+    if let Some(err) = child.stderr.take() {
+        for line in io::BufReader::new(err).lines() {
+            let line = line?;
+            eprintln!("{line}");
+            if tail.len() == KEEP {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        }
+    }
+    let status = child.wait()?;
+    Ok((status, Vec::from(tail).join("\n")))
 }
 
 fn kv_name(kv: KvType) -> &'static str {
