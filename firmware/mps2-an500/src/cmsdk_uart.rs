@@ -6,11 +6,11 @@ use core::convert::Infallible;
 use core::ptr::{read_volatile, write_volatile};
 use embedded_io::{ErrorType, Read, ReadReady, Write};
 
-// Register offsets in 32-bit words.
-const DATA: usize = 0x00 / 4;
-const STATE: usize = 0x04 / 4;
-const CTRL: usize = 0x08 / 4;
-const BAUDDIV: usize = 0x10 / 4;
+// Register offsets in bytes.
+const DATA: usize = 0x00;
+const STATE: usize = 0x04;
+const CTRL: usize = 0x08;
+const BAUDDIV: usize = 0x10;
 
 const STATE_TX_FULL: u32 = 1 << 0;
 const STATE_RX_FULL: u32 = 1 << 1;
@@ -34,12 +34,12 @@ impl CmsdkUart {
     fn read_reg(&self, r: usize) -> u32 {
         // SAFETY: `new`'s contract: `regs` points at the UART's register block, and `r` is
         // one of the register offsets above, inside it.
-        unsafe { read_volatile(self.regs.add(r)) }
+        unsafe { read_volatile(self.regs.byte_add(r)) }
     }
 
     fn write_reg(&mut self, r: usize, v: u32) {
         // SAFETY: as in `read_reg`; `&mut self` keeps writes from this value exclusive.
-        unsafe { write_volatile(self.regs.add(r), v) }
+        unsafe { write_volatile(self.regs.byte_add(r), v) }
     }
 
     /// Enable both directions at 115200 baud from the 25 MHz APB clock (QEMU ignores it).

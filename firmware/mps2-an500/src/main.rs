@@ -57,7 +57,11 @@ impl core::fmt::Write for Writer<'_> {
 unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
     // SAFETY: `main` no longer runs; this is the last user of the UART.
     let mut uart = unsafe { cmsdk_uart::CmsdkUart::new(UART0_BASE) };
-    let _ = write!(Writer(&mut uart), "\r\nhard fault at pc {:#x}\r\n", frame.pc());
+    let _ = write!(
+        Writer(&mut uart),
+        "\r\nhard fault at pc {:#x}\r\n",
+        frame.pc()
+    );
     semihosting::exit(false)
 }
 

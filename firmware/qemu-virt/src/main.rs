@@ -41,7 +41,13 @@ extern "C" fn kmain() -> ! {
     // SAFETY: `kmain` runs once, and this is the only place that names ARENA.
     let arena = unsafe { &mut (*addr_of_mut!(ARENA)).0 };
     let result = match mote_board::model_in_region(region) {
-        Ok(model) => mote_board::boot(model, arena, &mut uart, timer::GenericTimer::new(ICOUNT), &CONFIG),
+        Ok(model) => mote_board::boot(
+            model,
+            arena,
+            &mut uart,
+            timer::GenericTimer::new(ICOUNT),
+            &CONFIG,
+        ),
         Err(e) => Err(mote_board::BootError::Model(e)),
     };
     if let Err(e) = result {

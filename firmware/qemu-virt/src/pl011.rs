@@ -7,14 +7,14 @@ use core::convert::Infallible;
 use core::ptr::{read_volatile, write_volatile};
 use embedded_io::{ErrorType, Read, ReadReady, Write};
 
-// Register offsets in 32-bit words.
-const DR: usize = 0x00 / 4;
-const FR: usize = 0x18 / 4;
-const IBRD: usize = 0x24 / 4;
-const FBRD: usize = 0x28 / 4;
-const LCR_H: usize = 0x2c / 4;
-const CR: usize = 0x30 / 4;
-const IMSC: usize = 0x38 / 4;
+// Register offsets in bytes.
+const DR: usize = 0x00;
+const FR: usize = 0x18;
+const IBRD: usize = 0x24;
+const FBRD: usize = 0x28;
+const LCR_H: usize = 0x2c;
+const CR: usize = 0x30;
+const IMSC: usize = 0x38;
 
 const FR_BUSY: u32 = 1 << 3;
 const FR_RXFE: u32 = 1 << 4;
@@ -42,12 +42,12 @@ impl Pl011 {
     fn read_reg(&self, r: usize) -> u32 {
         // SAFETY: `new`'s contract: `regs` points at the UART's register block, and `r` is
         // one of the register offsets above, inside it.
-        unsafe { read_volatile(self.regs.add(r)) }
+        unsafe { read_volatile(self.regs.byte_add(r)) }
     }
 
     fn write_reg(&mut self, r: usize, v: u32) {
         // SAFETY: as in `read_reg`; `&mut self` keeps writes from this value exclusive.
-        unsafe { write_volatile(self.regs.add(r), v) }
+        unsafe { write_volatile(self.regs.byte_add(r), v) }
     }
 
     /// 115200 8N1 from the 24 MHz UART clock QEMU's `virt` gives it (QEMU ignores the rate;

@@ -95,7 +95,6 @@ fn main() -> ! {
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
-    loop {
-        cortex_m::asm::udf();
-    }
+    // A fault stops the core where a debugger shows it.
+    cortex_m::asm::udf()
 }
