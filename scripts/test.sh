@@ -15,9 +15,10 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p mote-runtime --all-targets --target aarch64-unknown-linux-gnu -- -D warnings
 cargo clippy -p mote-runtime --all-targets --target armv7-unknown-linux-gnueabihf -- -D warnings
 
-echo "== no_std builds of mote-runtime"
+echo "== no_std builds of mote-runtime and mote-console"
 for target in thumbv7em-none-eabihf thumbv8m.main-none-eabihf aarch64-unknown-none; do
     cargo build -p mote-runtime --no-default-features --target "$target" --release
+    cargo build -p mote-console --target "$target" --release
 done
 
 run() { "$@" 2>&1 | tee -a "$log"; }

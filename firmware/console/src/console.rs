@@ -242,8 +242,8 @@ impl<'a, C: Clock> Console<'a, C> {
                 say(
                     port,
                     format_args!(
-                        "--- end of export: {lines} records from {} entries ---\n",
-                        self.feedback.len()
+                        "--- end of export: {lines} records from {} ---\n",
+                        Entries(self.feedback.len())
                     ),
                 )
             }
@@ -292,10 +292,10 @@ impl<'a, C: Clock> Console<'a, C> {
             format_args!(
                 "context: {used}/{total} positions\n\
                  memory: arena {} bytes, console {} bytes in all, model {model_bytes} bytes\n\
-                 feedback: {} entries, {}/{} bytes\n",
+                 feedback: {}, {}/{} bytes\n",
                 self.arena_bytes,
                 self.mem_bytes,
-                self.feedback.len(),
+                Entries(self.feedback.len()),
                 self.feedback.used(),
                 self.feedback.capacity()
             ),
@@ -367,16 +367,16 @@ impl<'a, C: Clock> Console<'a, C> {
                     say(
                         port,
                         format_args!(
-                            "(feedback ring full: dropped the {dropped} oldest entr{})\n",
-                            if dropped == 1 { "y" } else { "ies" }
+                            "(feedback ring full: dropped the oldest {})\n",
+                            Entries(dropped)
                         ),
                     )?;
                 }
                 say(
                     port,
                     format_args!(
-                        "(kept: {} entries, {}/{} bytes)\n",
-                        self.feedback.len(),
+                        "(kept; feedback: {}, {}/{} bytes)\n",
+                        Entries(self.feedback.len()),
                         self.feedback.used(),
                         self.feedback.capacity()
                     ),
@@ -395,4 +395,14 @@ impl<'a, C: Clock> Console<'a, C> {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// "1 entry", "2 entries".
+struct Entries(usize);
+
+impl core::fmt::Display for Entries {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let s = if self.0 == 1 { "entry" } else { "entries" };
+        write!(f, "{} {s}", self.0)
+    }
 }

@@ -1,20 +1,6 @@
 //! `/export`: the feedback ring as JSONL in the toolchain's formats.
 //!
-//! The toolchain's readers reject a whole file when one line is of another kind (a
-//! demonstration has no `chosen`, a pair no `completion`), so the records come in blocks,
-//! one per file, each after a `--- NAME ... ---` line:
-//!
-//! - `sft.jsonl`, for `mote sft`: `{"system"?,"prompt","completion"}` from `/good` (the
-//!   reply) and `/better` (the better text);
-//! - `preferences.jsonl`, for `mote rm` and `mote dpo`: `{"system"?,"prompt","chosen",
-//!   "rejected"}` from `/better` (the better text over the reply);
-//! - `labels.jsonl`: `{"system"?,"prompt","completion","label"}` from `/good` (true) and
-//!   `/bad` (false), the unpaired-label convention of KTO trainers. No mote command reads
-//!   it yet; it is kept apart because `mote sft` ignores unknown fields and would train on
-//!   the bad replies.
-//!
-//! Empty blocks are left out. `"prompt"` is the user message of the rated turn alone:
-//! earlier turns of the conversation are not kept.
+//! The blocks and their formats are described in the crate docs.
 
 use embedded_io::Write;
 

@@ -44,11 +44,11 @@ impl Input {
         Ok(Some(b[0]))
     }
 
-    /// Take in what has arrived without blocking; `true` if it held a Ctrl-C. Bytes beyond
-    /// the queue's 64 are dropped.
+    /// Take in what has arrived without blocking; `true` if it held a Ctrl-C. Once 64
+    /// bytes wait in the queue the rest is left in the port, unread (and a Ctrl-C behind
+    /// them unseen), so pasted input is never lost.
     pub fn poll<S: Read + ReadReady>(&mut self, port: &mut S) -> Result<bool, S::Error> {
-        // Bounded, so a flooding port cannot hold up the reply.
-        for _ in 0..QUEUE {
+        while self.len < QUEUE {
             if self.eof || !port.read_ready()? {
                 break;
             }
@@ -60,10 +60,8 @@ impl Input {
             if b[0] == CTRL_C {
                 return Ok(true);
             }
-            if self.len < QUEUE {
-                self.queue[(self.head + self.len) % QUEUE] = b[0];
-                self.len += 1;
-            }
+            self.queue[(self.head + self.len) % QUEUE] = b[0];
+            self.len += 1;
         }
         Ok(false)
     }

@@ -45,13 +45,16 @@ impl fmt::Display for Phase {
         if let Some(t) = milli(self.ticks, 1, tpu) {
             write!(f, " in {t} {}", self.unit)?;
         }
-        if let Some(per) = milli(self.ticks, 1, tpu.saturating_mul(n)) {
-            write!(f, ", {per} {}/token", self.unit)?;
-        }
         if self.unit == "s" {
+            // Milliseconds: a token takes well under a second on most boards.
+            if let Some(per) = milli(self.ticks, 1000, tpu.saturating_mul(n)) {
+                write!(f, ", {per} ms/token")?;
+            }
             if let Some(rate) = milli(n, tpu, self.ticks) {
                 write!(f, ", {rate} tokens/s")?;
             }
+        } else if let Some(per) = milli(self.ticks, 1, tpu.saturating_mul(n)) {
+            write!(f, ", {per} {}/token", self.unit)?;
         }
         Ok(())
     }
@@ -73,7 +76,7 @@ mod tests {
         };
         assert_eq!(
             p.to_string(),
-            "4 tokens in 2.000 s, 0.500 s/token, 2.000 tokens/s"
+            "4 tokens in 2.000 s, 500.000 ms/token, 2.000 tokens/s"
         );
     }
 

@@ -3,17 +3,23 @@
 use core::fmt;
 use embedded_io::Write;
 
-/// Write `text`, turning each `\n` into `\r\n` as serial terminals expect.
+/// Write `text`, turning each `\n` into `\r\n` as serial terminals expect, and other
+/// control characters but tab into U+FFFD: a model's reply must not move the cursor or
+/// start an escape sequence.
 pub(crate) fn write_text<S: Write>(port: &mut S, text: &[u8]) -> Result<(), S::Error> {
-    let mut lines = text.split(|&b| b == b'\n');
-    if let Some(first) = lines.next() {
-        port.write_all(first)?;
+    let mut run = 0;
+    for (i, &b) in text.iter().enumerate() {
+        let shown: &[u8] = match b {
+            b'\n' => b"\r\n",
+            b'\t' => continue,
+            0..=0x1f | 0x7f => "\u{fffd}".as_bytes(),
+            _ => continue,
+        };
+        port.write_all(&text[run..i])?;
+        port.write_all(shown)?;
+        run = i + 1;
     }
-    for line in lines {
-        port.write_all(b"\r\n")?;
-        port.write_all(line)?;
-    }
-    Ok(())
+    port.write_all(&text[run..])
 }
 
 /// `fmt::Write` over a port, keeping the port's own error.
@@ -48,5 +54,17 @@ pub(crate) struct Milli(pub u64);
 impl fmt::Display for Milli {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{:03}", self.0 / 1000, self.0 % 1000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn line_ends_and_control_characters() {
+        let mut buf = [0u8; 32];
+        let mut out: &mut [u8] = &mut buf;
+        super::write_text(&mut out, b"a\nb\tc\x1b[2J\r").unwrap();
+        let n = 32 - out.len();
+        assert_eq!(&buf[..n], "a\r\nb\tc\u{fffd}[2J\u{fffd}".as_bytes());
     }
 }
