@@ -43,12 +43,16 @@ impl SysTickClock {
     }
 
     fn ticks(&self) -> u64 {
-        // Re-read if a wrap happened between reading the count and the wraps.
+        // The exception is taken as the count reaches 0, so at 0 the wrap is already
+        // counted and the period starts: 0, RELOAD, …, 1 are 0, 1, …, RELOAD ticks into it.
+        // (This also makes the start continuous: `clear_current` leaves 0 without an
+        // exception.) Re-read if a wrap happened between reading the count and the wraps.
         loop {
             let w = WRAPS.load(Ordering::Relaxed);
             let cur = SYST::get_current();
             if WRAPS.load(Ordering::Relaxed) == w {
-                return ((w as u64) << 24) + (RELOAD - cur) as u64;
+                let into = (RELOAD + 1 - cur) & RELOAD;
+                return ((w as u64) << 24) + into as u64;
             }
         }
     }
