@@ -123,7 +123,10 @@ impl<'a> Elf<'a> {
 
         let mut segments = Vec::new();
         for i in 0..phnum {
-            let at = phoff + i * phentsize;
+            let at = phoff
+                .checked_add(i * phentsize)
+                .ok_or(ElfError::OutOfBounds("program header"))?;
+            r.bytes(at, phentsize, "program header")?;
             let kind = r.u32(at, "program header")?;
             // Elf64_Phdr puts p_flags second; Elf32_Phdr puts it after p_memsz.
             let (offset, paddr, filesz) = if wide {
@@ -149,7 +152,10 @@ impl<'a> Elf<'a> {
 
         let mut raw = Vec::new();
         for i in 0..shnum {
-            let at = shoff + i * shentsize;
+            let at = shoff
+                .checked_add(i * shentsize)
+                .ok_or(ElfError::OutOfBounds("section header"))?;
+            r.bytes(at, shentsize, "section header")?;
             let w = if wide { 8 } else { 4 };
             // sh_name, sh_type, sh_flags, sh_addr, sh_offset, sh_size
             let name = r.u32(at, "section header")?;
@@ -204,5 +210,93 @@ impl<'a> Elf<'a> {
 
     pub fn section(&self, name: &str) -> Option<&Section> {
         self.sections.iter().find(|s| s.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 32-bit image: one loadable segment, and sections null, .text (code),
+    /// .bss (zeroed, writable) and .shstrtab.
+    fn elf32() -> Vec<u8> {
+        let names = b"\0.text\0.bss\0.shstrtab\0";
+        let code = [0xAAu8; 16];
+        let (ph, code_at, names_at) = (52u32, 84u32, 100u32);
+        let sh = names_at + names.len() as u32;
+        let mut f = vec![0u8; 52];
+        f[..4].copy_from_slice(b"\x7fELF");
+        f[4] = 1; // 32-bit
+        f[5] = 1; // little-endian
+        f[0x1c..0x20].copy_from_slice(&ph.to_le_bytes());
+        f[0x20..0x24].copy_from_slice(&sh.to_le_bytes());
+        for (at, v) in [(0x2a, 32u16), (0x2c, 1), (0x2e, 40), (0x30, 4), (0x32, 3)] {
+            f[at..at + 2].copy_from_slice(&v.to_le_bytes());
+        }
+        // Program header: PT_LOAD, offset, vaddr, paddr, filesz, memsz, flags, align.
+        for v in [PT_LOAD, code_at, 0x2000_0000, 0x1000_0000, 16, 16, 5, 4] {
+            f.extend_from_slice(&v.to_le_bytes());
+        }
+        f.extend_from_slice(&code);
+        f.extend_from_slice(names);
+        // Section headers: name, type, flags, addr, offset, size, link, info, align, entsize.
+        let shdr = |name: u32, kind: u32, flags: u32, addr: u32, off: u32, size: u32| {
+            [name, kind, flags, addr, off, size, 0, 0, 4, 0]
+        };
+        for h in [
+            shdr(0, 0, 0, 0, 0, 0),
+            shdr(1, 1, 0x6, 0x1000_0000, code_at, 16),
+            shdr(7, SHT_NOBITS, 0x3, 0x2000_0000, 0, 4096),
+            shdr(12, 3, 0, 0, names_at, names.len() as u32),
+        ] {
+            for v in h {
+                f.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn a_32_bit_image_sizes_and_segments() {
+        let f = elf32();
+        let e = Elf::parse(&f).unwrap();
+        let names: Vec<&str> = e.sections.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["", ".text", ".bss", ".shstrtab"]);
+        assert_eq!(e.stored_bytes(), 16);
+        assert_eq!(e.ram_bytes(), 4096);
+        assert_eq!(e.section(".bss").unwrap().addr, 0x2000_0000);
+        assert_eq!(
+            e.segments,
+            [Segment {
+                paddr: 0x1000_0000,
+                data: &[0xAA; 16][..]
+            }]
+        );
+    }
+
+    #[test]
+    fn truncated_and_foreign_files_are_refused() {
+        let f = elf32();
+        assert_eq!(
+            Elf::parse(b"MZ\0\0\0\0\0\0\0\0\0\0\0\0\0\0").unwrap_err(),
+            ElfError::BadMagic
+        );
+        assert!(matches!(
+            Elf::parse(&f[..f.len() - 8]),
+            Err(ElfError::OutOfBounds(_))
+        ));
+        let mut big_endian = f.clone();
+        big_endian[5] = 2;
+        assert_eq!(Elf::parse(&big_endian).unwrap_err(), ElfError::Unsupported);
+    }
+
+    #[test]
+    fn this_test_binary_parses_as_64_bit() {
+        let bytes = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let e = Elf::parse(&bytes).unwrap();
+        assert!(e
+            .section(".text")
+            .is_some_and(|s| s.is_alloc() && s.size > 0));
+        assert!(!e.segments.is_empty());
     }
 }
