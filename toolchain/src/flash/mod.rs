@@ -286,7 +286,7 @@ pub fn usage(board: Board, path: &Path, model_bytes: u64) -> Result<Usage, Flash
 /// How QEMU connects the board's serial port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Serial {
-    /// This terminal (raw mode; Ctrl-C goes to the board).
+    /// This terminal (raw mode; Ctrl-C goes to the board, Ctrl-A X quits QEMU).
     Stdio,
     /// A new pseudo-terminal; QEMU prints its path.
     Pty,
@@ -321,17 +321,25 @@ pub fn qemu_command(image: &Image, serial: Serial, icount: bool) -> Result<Comma
     let board = image.board;
     let (qemu, machine) = board.qemu().ok_or(FlashError::NotEmulated { board })?;
     let mut cmd = Command::new(qemu);
-    cmd.args(machine)
-        .args(["-display", "none", "-monitor", "none"]);
+    cmd.args(machine).args(["-display", "none"]);
     match serial {
+        // Multiplexed with QEMU's monitor, as `-nographic` does: Ctrl-A X quits QEMU if
+        // the board hangs, Ctrl-A Ctrl-A sends a Ctrl-A; Ctrl-C goes to the board.
         Serial::Stdio => cmd.args([
             "-chardev",
-            "stdio,id=uart,signal=off",
+            "stdio,id=uart,mux=on,signal=off",
             "-serial",
             "chardev:uart",
+            "-mon",
+            "chardev=uart,mode=readline",
         ]),
-        Serial::Pty => cmd.args(["-serial", "pty"]),
-        Serial::Tcp(port) => cmd.args(["-serial", &format!("tcp::{port},server=on,wait=on")]),
+        Serial::Pty => cmd.args(["-monitor", "none", "-serial", "pty"]),
+        Serial::Tcp(port) => cmd.args([
+            "-monitor",
+            "none",
+            "-serial",
+            &format!("tcp::{port},server=on,wait=on"),
+        ]),
     };
     if icount {
         cmd.args(["-icount", "shift=0"]);
