@@ -23,7 +23,15 @@ done
 
 run() { "$@" 2>&1 | tee -a "$log"; }
 
-echo "== cargo test (host)"
+echo "== board images with ref-tiny-q8_0: clippy, build, flash and RAM use"
+ref_model="${MOTE_REFERENCE_DIR:-$PWD/../shared/reference}/ref-tiny-q8_0.gguf"
+for board in qemu-virt mps2-an500 rp2350; do
+    (cd "firmware/$board" && cargo fmt --check \
+        && MOTE_MODEL="$ref_model" cargo clippy --release -- -D warnings)
+    cargo run -q -p mote-toolchain --bin mote -- flash --board "$board" --model "$ref_model" --build-only
+done
+
+echo "== cargo test (host; boots the QEMU boards)"
 run cargo test --workspace
 
 echo "== mote-runtime on aarch64, Cortex-A72 (NEON without dotprod) under qemu-aarch64"

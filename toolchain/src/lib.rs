@@ -7,6 +7,7 @@ pub mod data;
 pub mod error;
 pub mod eval;
 pub mod export;
+pub mod flash;
 pub mod flops;
 pub mod gguf;
 pub mod import;

@@ -61,6 +61,8 @@ enum Command {
     Tokenize(cmd::tokenize::Args),
     /// Write a llama model with random weights from a model config (for benchmarks and tests).
     InitRandom(cmd::init_random::Args),
+    /// Build a board image with a model, print its flash and RAM use, boot or flash it.
+    Flash(cmd::flash::Args),
     /// Run every stage of a pipeline file (world → SFT → RLHF rounds → DPO → export → eval),
     /// skipping stages already complete; ends with the results table and plots.
     Pipeline(cmd::pipeline::Args),
@@ -97,6 +99,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => cmd::bench::run(a),
         Command::InitRandom(a) => cmd::init_random::run(a),
         Command::Pipeline(a) => cmd::pipeline::run(a, check_args),
+        Command::Flash(a) => cmd::flash::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -131,8 +131,11 @@ impl Kernels {
         }
     }
 
-    /// The fastest table this CPU runs.
+    /// The fastest table this CPU runs (the scalar one when built with `force-scalar`).
     pub fn best() -> &'static Kernels {
+        if cfg!(feature = "force-scalar") {
+            return &SCALAR;
+        }
         [
             Backend::Avx512,
             Backend::Avx2,

@@ -7,6 +7,7 @@ pub mod data;
 pub mod dpo;
 pub mod eval;
 pub mod export;
+pub mod flash;
 pub mod import;
 pub mod init;
 pub mod init_random;

@@ -1,0 +1,74 @@
+//! mote on QEMU's `mps2-an500`: Cortex-M7, CMSDK UART0, Arm DSP kernels, the model in flash
+//! beside the code, the arena a static buffer sized at build time (see `memory.x`).
+#![no_std]
+#![no_main]
+
+mod cmsdk_uart;
+mod semihosting;
+mod systick;
+
+use core::fmt::Write as _;
+use core::ptr::addr_of_mut;
+use cortex_m_rt::{entry, exception, ExceptionFrame};
+
+include!(concat!(env!("OUT_DIR"), "/board_config.rs"));
+
+const UART0_BASE: usize = 0x4000_4000;
+
+/// Aligns the model like a GGUF's own data alignment, so tensors are where the file says.
+#[repr(C, align(32))]
+struct Aligned<T: ?Sized>(T);
+static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(env!("MOTE_MODEL_FILE")));
+
+/// The console's memory, zeroed with the rest of .bss at reset.
+#[repr(C, align(64))]
+struct Arena([u8; ARENA_BYTES]);
+static mut ARENA: Arena = Arena([0; ARENA_BYTES]);
+
+#[entry]
+fn main() -> ! {
+    // `take` succeeds on the first call, which this is.
+    let cp = cortex_m::Peripherals::take().unwrap();
+    let clock = systick::SysTickClock::new(cp.SYST, ICOUNT);
+    // SAFETY: UART0 of mps2-an500 is at UART0_BASE; only this value drives it (the panic
+    // and fault paths run after `main` has stopped).
+    let mut uart = unsafe { cmsdk_uart::CmsdkUart::new(UART0_BASE) };
+    uart.init();
+    // SAFETY: `main` runs once (cortex-m-rt's `entry`), and this is the only place that
+    // names ARENA.
+    let arena = unsafe { &mut (*addr_of_mut!(ARENA)).0 };
+    let result = mote_board::boot(&MODEL.0, arena, &mut uart, clock, &CONFIG);
+    if let Err(e) = &result {
+        let _ = write!(Writer(&mut uart), "\r\nerror: {e}\r\n");
+    }
+    semihosting::exit(result.is_ok())
+}
+
+/// `core::fmt` output to the UART.
+struct Writer<'a>(&'a mut cmsdk_uart::CmsdkUart);
+
+impl core::fmt::Write for Writer<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        embedded_io::Write::write_all(self.0, s.as_bytes()).map_err(|_| core::fmt::Error)
+    }
+}
+
+#[exception]
+unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
+    // SAFETY: `main` no longer runs; this is the last user of the UART.
+    let mut uart = unsafe { cmsdk_uart::CmsdkUart::new(UART0_BASE) };
+    let _ = write!(
+        Writer(&mut uart),
+        "\r\nhard fault at pc {:#x}\r\n",
+        frame.pc()
+    );
+    semihosting::exit(false)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    // SAFETY: a panic ends `main`'s use of the UART; this is the last user.
+    let mut uart = unsafe { cmsdk_uart::CmsdkUart::new(UART0_BASE) };
+    let _ = write!(Writer(&mut uart), "\r\npanic: {info}\r\n");
+    semihosting::exit(false)
+}
