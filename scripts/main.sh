@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: build mote in release and run every reference model greedily through
-# mote-runtime, then the recipe so far (pretraining and SFT on the synthetic world, judged
-# by the gold scorer). Reward modelling and PPO join as `mote pipeline` lands.
+# mote-runtime, then the whole recipe on the synthetic world with `mote pipeline`
+# (pretraining, SFT, two RLHF rounds, DPO, export, evaluation). The pipeline resumes where
+# it stopped; delete target/pipeline/assistant to start over.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REF=${MOTE_REFERENCE_DIR:-../shared/reference}
@@ -14,5 +15,4 @@ What is the capital of France?<|im_end|>
 " --temperature 0 -n 96 --json
 done
 
-# The recipe so far on the synthetic world: pretrain, SFT, and both judged by the gold scorer.
-bash scripts/base_vs_sft.sh target/base-vs-sft
+target/release/mote pipeline models/pipelines/assistant.toml
