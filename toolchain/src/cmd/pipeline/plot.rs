@@ -95,6 +95,7 @@ where
         .x_desc("PPO iteration")
         .y_desc(y_desc)
         .label_style(("sans-serif", 14))
+        .light_line_style(RGBColor(238, 238, 238))
         .draw()
         .map_err(|e| anyhow!("{e}"))?;
     for (i, (name, pts)) in lines.iter().enumerate() {
@@ -165,6 +166,7 @@ pub fn overoptimization(cfg: &PipelineConfig, l: &Layout, path: &Path) -> Result
         .x_desc("√KL to SFT (√nats)")
         .y_desc("gold reward")
         .label_style(("sans-serif", 14))
+        .light_line_style(RGBColor(238, 238, 238))
         .draw()
         .map_err(|e| anyhow!("{e}"))?;
     for r in 1..=cfg.rounds.count {
