@@ -142,18 +142,23 @@ pub fn run_session(
         match event {
             Event::Board(bytes) => {
                 last_activity = Instant::now();
-                screen
-                    .write_all(&bytes)
-                    .and_then(|()| screen.flush())
-                    .map_err(ConsoleError::Screen)?;
                 if let Some(log) = log.as_deref_mut() {
                     log.record(Direction::Received, &bytes)?;
                 }
                 tail.extend_from_slice(&bytes);
                 tail.drain(..tail.len().saturating_sub(PROMPT.len()));
                 prompt_shown = tail == PROMPT;
-                for e in scanner.feed(&bytes) {
-                    capture.on_event(e, &mut |n| say(n, note, &mut log))?;
+                // Whole lines first, then the notes about them, then the unfinished line
+                // (the prompt): a note does not land after the prompt.
+                let cut = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                for part in [&bytes[..cut], &bytes[cut..]] {
+                    screen
+                        .write_all(part)
+                        .and_then(|()| screen.flush())
+                        .map_err(ConsoleError::Screen)?;
+                    for e in scanner.feed(part) {
+                        capture.on_event(e, &mut |n| say(n, note, &mut log))?;
+                    }
                 }
             }
             Event::BoardEnd(error) => break Ended::Closed(error.map(|e| e.to_string())),
@@ -177,7 +182,7 @@ pub fn run_session(
         capture.on_event(e, &mut |n| say(n, note, &mut log))?;
     }
     capture.summarize(&mut |n| say(n, note, &mut log))?;
-    if let Some(log) = log.as_deref_mut() {
+    if let Some(log) = log {
         log.flush_pending()?;
         log.note(&match &ended {
             Ended::Quit => "quit".to_string(),
@@ -246,10 +251,7 @@ fn spawn_input_reader(input: impl Read + Send + 'static, mode: InputMode, tx: Se
                 InputMode::Lines => input.read_until(b'\n', &mut buf),
                 InputMode::Keys => {
                     buf.resize(1024, 0);
-                    input.read(&mut buf).map(|n| {
-                        buf.truncate(n);
-                        n
-                    })
+                    input.read(&mut buf).inspect(|&n| buf.truncate(n))
                 }
             };
             match read {
