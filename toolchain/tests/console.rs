@@ -377,6 +377,125 @@ fn bad_ports_are_reported() {
     );
 }
 
+/// A device that never shows the console's prompt: each line goes once it has been quiet
+/// for --linger seconds.
+#[test]
+fn without_a_prompt_lines_wait_for_quiet() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let device = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.write_all(b"READY\r\n").unwrap();
+        let mut arrivals = Vec::new();
+        let mut buf = [0u8; 64];
+        while let Ok(n @ 1..) = stream.read(&mut buf) {
+            arrivals.push((Instant::now(), buf[..n].to_vec()));
+        }
+        arrivals
+    });
+    let o = run_piped(
+        Command::new(MOTE).args([
+            "console",
+            &format!("tcp:{port}"),
+            "--no-log",
+            "--linger",
+            "0.4",
+        ]),
+        b"one\ntwo\n",
+        Duration::from_secs(20),
+    );
+    assert_ok(&o, "mote console");
+    let arrivals = device.join().unwrap();
+    let lines: Vec<&[u8]> = arrivals.iter().map(|(_, b)| &b[..]).collect();
+    assert_eq!(lines, [&b"one\n"[..], b"two\n"]);
+    let gap = arrivals[1].0 - arrivals[0].0;
+    assert!(gap >= Duration::from_millis(400), "{gap:?}");
+}
+
+/// On a terminal: raw mode while connected (Ctrl-C reaches the board as a byte), Ctrl-]
+/// quits, and the terminal's settings are as they were afterwards.
+#[test]
+fn keys_from_a_terminal_go_through_raw_and_ctrl_bracket_quits() {
+    use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
+    use std::os::fd::AsRawFd;
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let board = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        fake_board(stream)
+    });
+    // A pseudo-terminal set up like a login terminal: line editing, echo, signal keys.
+    let (mut keyboard, terminal) = serialport::TTYPort::pair().unwrap();
+    let name = serialport::SerialPort::name(&terminal).unwrap();
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&name)
+        .unwrap();
+    let mut cooked = tcgetattr(tty.as_raw_fd()).unwrap();
+    cooked.local_flags |= LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG;
+    tcsetattr(tty.as_raw_fd(), SetArg::TCSANOW, &cooked).unwrap();
+    let before = tcgetattr(tty.as_raw_fd()).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(MOTE)
+        .current_dir(dir.path())
+        .args(["console", &format!("tcp:{port}"), "--no-log"])
+        .stdin(Stdio::from(tty.try_clone().unwrap()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let screen = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stdout.read_to_end(&mut v);
+        v
+    });
+    // Raw once it says so on stderr; then type.
+    let mut err = child.stderr.take().unwrap();
+    let mut said = Vec::new();
+    let mut byte = [0u8];
+    while !said.ends_with(b"Ctrl-] quits\n") {
+        assert_eq!(err.read(&mut byte).unwrap(), 1, "{}", text(&said));
+        said.push(byte[0]);
+    }
+    let during = tcgetattr(tty.as_raw_fd()).unwrap();
+    assert!(!during
+        .local_flags
+        .intersects(LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG));
+    keyboard.write_all(b"hello\r").unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    keyboard.write_all(&[0x03]).unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    keyboard.write_all(&[0x1d]).unwrap();
+    let o = wait_output(child, Duration::from_secs(20), "mote console");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let seen = board.join().unwrap();
+    assert_eq!(seen.received, b"hello\r\x03");
+    let out = text(&screen.join().unwrap());
+    assert!(out.contains("> hello\r\nHi there!\r\n> "), "{out}");
+    let after = tcgetattr(tty.as_raw_fd()).unwrap();
+    assert_eq!(
+        (
+            after.local_flags,
+            after.input_flags,
+            after.output_flags,
+            after.control_flags
+        ),
+        (
+            before.local_flags,
+            before.input_flags,
+            before.output_flags,
+            before.control_flags
+        )
+    );
+}
+
 // ---- The real console on QEMU ----------------------------------------------------------
 
 fn workspace() -> PathBuf {

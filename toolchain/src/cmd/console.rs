@@ -59,6 +59,12 @@ pub fn run(a: Args) -> Result<()> {
     };
     let stdin = std::io::stdin();
     let keys = stdin.is_terminal();
+    // Only a terminal is put in raw mode; piped input is left alone.
+    let raw = if keys {
+        Some(RawTerminal::enter(&stdin).context("putting the terminal in raw mode")?)
+    } else {
+        None
+    };
     eprintln!(
         "connected to {}{}; feedback to {}/{}",
         link.name,
@@ -68,12 +74,6 @@ pub fn run(a: Args) -> Result<()> {
         a.feedback.display(),
         if keys { "; Ctrl-] quits" } else { "" },
     );
-    // Only a terminal is put in raw mode; piped input is left alone.
-    let raw = if keys {
-        Some(RawTerminal::enter(&stdin).context("putting the terminal in raw mode")?)
-    } else {
-        None
-    };
     let opts = SessionOptions {
         input: if keys {
             InputMode::Keys
