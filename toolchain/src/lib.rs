@@ -3,6 +3,7 @@
 pub mod alloc;
 pub mod bench;
 pub mod checkpoint;
+pub mod console;
 pub mod data;
 pub mod error;
 pub mod eval;

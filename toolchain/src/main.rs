@@ -63,6 +63,8 @@ enum Command {
     InitRandom(cmd::init_random::Args),
     /// Build a board image with a model, print its flash and RAM use, boot or flash it.
     Flash(cmd::flash::Args),
+    /// Chat with a board over a serial port (tty, QEMU pty or TCP) and capture its feedback.
+    Console(cmd::console::Args),
     /// Run every stage of a pipeline file (world → SFT → RLHF rounds → DPO → export → eval),
     /// skipping stages already complete; ends with the results table and plots.
     Pipeline(cmd::pipeline::Args),
@@ -100,6 +102,7 @@ fn main() -> ExitCode {
         Command::InitRandom(a) => cmd::init_random::run(a),
         Command::Pipeline(a) => cmd::pipeline::run(a, check_args),
         Command::Flash(a) => cmd::flash::run(a),
+        Command::Console(a) => cmd::console::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 pub mod annotate;
 pub mod bench;
 pub mod chat;
+pub mod console;
 pub mod data;
 pub mod dpo;
 pub mod eval;

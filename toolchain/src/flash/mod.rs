@@ -290,7 +290,7 @@ pub enum Serial {
     Stdio,
     /// A new pseudo-terminal; QEMU prints its path.
     Pty,
-    /// A TCP server on this port; the board boots when a client connects.
+    /// A TCP server on this port of 127.0.0.1; the board boots when a client connects.
     Tcp(u16),
 }
 
@@ -334,11 +334,12 @@ pub fn qemu_command(image: &Image, serial: Serial, icount: bool) -> Result<Comma
             "chardev=uart,mode=readline",
         ]),
         Serial::Pty => cmd.args(["-monitor", "none", "-serial", "pty"]),
+        // Loopback only: whoever connects can type to the board and read its feedback.
         Serial::Tcp(port) => cmd.args([
             "-monitor",
             "none",
             "-serial",
-            &format!("tcp::{port},server=on,wait=on"),
+            &format!("tcp:127.0.0.1:{port},server=on,wait=on"),
         ]),
     };
     if icount {

@@ -24,11 +24,12 @@ fn read_report(path: &Path) -> Result<WorldReport> {
 fn last_with(path: &Path, key: &str) -> Result<Option<Value>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    // From the end: the file may be long and only its last such line matters.
     Ok(text
         .lines()
+        .rev()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v.get(key).is_some())
-        .last())
+        .find(|v| v.get(key).is_some()))
 }
 
 fn category<'a>(r: &'a WorldReport, name: &str) -> Option<&'a Metrics> {
