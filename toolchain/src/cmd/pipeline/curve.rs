@@ -2,7 +2,6 @@
 //! its KL to the SFT model (Gao et al.: gold reward against √KL).
 
 use anyhow::{bail, Context, Result};
-use serde::Deserialize;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -81,34 +80,22 @@ pub fn evaluate_checkpoints(exe: &Path, cfg: &PipelineConfig, l: &Layout, r: usi
     Ok(())
 }
 
-#[derive(Deserialize)]
-struct Overall {
-    gold: f64,
-    kl: Option<f64>,
-}
-
-#[derive(Deserialize)]
-struct Report {
-    overall: Overall,
-}
-
-fn read_report(path: &Path) -> Result<Overall> {
-    let text = std::fs::read_to_string(path)?;
-    let r: Report =
-        serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
-    Ok(r.overall)
+/// Gold reward and KL to SFT of one `mote eval --world` report.
+fn gold_and_kl(path: &Path) -> Result<(f64, f64)> {
+    let o = super::report::read_report(path)?.overall;
+    Ok((o.gold, o.kl.unwrap_or(0.0).max(0.0)))
 }
 
 /// The curve's points: the SFT model (KL 0) and every judged checkpoint, by round.
 pub fn points(cfg: &PipelineConfig, l: &Layout) -> Result<Vec<Point>> {
-    let sft = read_report(&l.eval("sft"))?;
+    let (sft_gold, _) = gold_and_kl(&l.eval("sft"))?;
     let mut v = Vec::new();
     for r in 1..=cfg.rounds.count {
         v.push(Point {
             round: r,
             iteration: 0,
             kl: 0.0,
-            gold: sft.gold,
+            gold: sft_gold,
         });
         let mut files: Vec<(u64, PathBuf)> = Vec::new();
         if let Ok(rd) = std::fs::read_dir(l.curve_dir()) {
@@ -123,12 +110,12 @@ pub fn points(cfg: &PipelineConfig, l: &Layout) -> Result<Vec<Point>> {
         }
         files.sort();
         for (it, p) in files {
-            let o = read_report(&p)?;
+            let (gold, kl) = gold_and_kl(&p)?;
             v.push(Point {
                 round: r,
                 iteration: it,
-                kl: o.kl.unwrap_or(0.0).max(0.0),
-                gold: o.gold,
+                kl,
+                gold,
             });
         }
     }

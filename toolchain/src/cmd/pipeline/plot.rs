@@ -71,12 +71,13 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-/// One panel: a line per round.
+/// One chart: a line per round (with a dot at each point when `dots`).
 fn panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     title: &str,
-    y_desc: &str,
+    (x_desc, y_desc): (&str, &str),
     lines: &[(String, Vec<(f64, f64)>)],
+    dots: bool,
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
@@ -92,7 +93,7 @@ where
         .map_err(|e| anyhow!("{e}"))?;
     chart
         .configure_mesh()
-        .x_desc("PPO iteration")
+        .x_desc(x_desc)
         .y_desc(y_desc)
         .label_style(("sans-serif", 14))
         .light_line_style(RGBColor(238, 238, 238))
@@ -105,6 +106,11 @@ where
             .map_err(|e| anyhow!("{e}"))?
             .label(name.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        if dots {
+            chart
+                .draw_series(pts.iter().map(|&p| Circle::new(p, 4, c.filled())))
+                .map_err(|e| anyhow!("{e}"))?;
+        }
     }
     chart
         .configure_series_labels()
@@ -129,13 +135,16 @@ pub fn ppo_curves(cfg: &PipelineConfig, l: &Layout, path: &Path) -> Result<()> {
     let root = BitMapBackend::new(path, (1280, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
     let (left, right) = root.split_horizontally(640);
+    let x = "PPO iteration";
+    let (score_desc, kl_desc) = ((x, "normalised reward"), (x, "nats per response"));
     panel(
         &left,
         "Reward-model score of the rollouts",
-        "normalised reward",
+        score_desc,
         &score,
+        false,
     )?;
-    panel(&right, "KL to the SFT model", "nats per response", &kl)?;
+    panel(&right, "KL to the SFT model", kl_desc, &kl, false)?;
     root.present().map_err(|e| anyhow!("{e}"))?;
     Ok(())
 }
@@ -147,51 +156,25 @@ pub fn overoptimization(cfg: &PipelineConfig, l: &Layout, path: &Path) -> Result
     if pts.is_empty() {
         bail!("no evaluated checkpoints to plot");
     }
-    let (x0, x1) = range(pts.iter().map(|p| p.kl.sqrt()));
-    let (y0, y1) = range(pts.iter().map(|p| p.gold));
+    let lines: Vec<(String, Vec<(f64, f64)>)> = (1..=cfg.rounds.count)
+        .map(|r| {
+            let line = pts
+                .iter()
+                .filter(|p| p.round == r)
+                .map(|p| (p.kl.sqrt(), p.gold))
+                .collect();
+            (format!("round {r}"), line)
+        })
+        .collect();
     let root = BitMapBackend::new(path, (760, 520)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "Gold reward against √KL (PPO checkpoints)",
-            ("sans-serif", 22),
-        )
-        .margin(14)
-        .x_label_area_size(42)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x0.min(0.0)..x1, y0..y1)
-        .map_err(|e| anyhow!("{e}"))?;
-    chart
-        .configure_mesh()
-        .x_desc("√KL to SFT (√nats)")
-        .y_desc("gold reward")
-        .label_style(("sans-serif", 14))
-        .light_line_style(RGBColor(238, 238, 238))
-        .draw()
-        .map_err(|e| anyhow!("{e}"))?;
-    for r in 1..=cfg.rounds.count {
-        let c = COLORS[(r - 1) % COLORS.len()];
-        let line: Vec<(f64, f64)> = pts
-            .iter()
-            .filter(|p| p.round == r)
-            .map(|p| (p.kl.sqrt(), p.gold))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(line.iter().copied(), c.stroke_width(2)))
-            .map_err(|e| anyhow!("{e}"))?
-            .label(format!("round {r}"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
-        chart
-            .draw_series(line.iter().map(|&p| Circle::new(p, 4, c.filled())))
-            .map_err(|e| anyhow!("{e}"))?;
-    }
-    chart
-        .configure_series_labels()
-        .label_font(("sans-serif", 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| anyhow!("{e}"))?;
+    panel(
+        &root,
+        "Gold reward against √KL (PPO checkpoints)",
+        ("√KL to SFT (√nats)", "gold reward"),
+        &lines,
+        true,
+    )?;
     root.present().map_err(|e| anyhow!("{e}"))?;
     Ok(())
 }

@@ -14,7 +14,7 @@ use super::config::PipelineConfig;
 use super::plan::{evaluated, Layout};
 use super::stage::Stamp;
 
-fn read_report(path: &Path) -> Result<WorldReport> {
+pub fn read_report(path: &Path) -> Result<WorldReport> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
