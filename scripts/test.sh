@@ -14,6 +14,12 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p mote-runtime --all-targets --target aarch64-unknown-linux-gnu -- -D warnings
 cargo clippy -p mote-runtime --all-targets --target armv7-unknown-linux-gnueabihf -- -D warnings
+# With VFPv4 (VFMA.F32 on `s` registers), and no_std on a single-precision FPU (VFMA.F32 via
+# core registers): the two forms of the hardware fmaf.
+CARGO_TARGET_DIR=target/armv7-vfpv4 \
+CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_RUSTFLAGS="-C target-cpu=cortex-a15" \
+    cargo clippy -p mote-runtime --all-targets --target armv7-unknown-linux-gnueabihf -- -D warnings
+cargo clippy -p mote-runtime --no-default-features --target thumbv7em-none-eabihf -- -D warnings
 
 echo "== no_std builds of mote-runtime and mote-console"
 for target in thumbv7em-none-eabihf thumbv8m.main-none-eabihf aarch64-unknown-none; do
@@ -40,8 +46,13 @@ echo "== mote-runtime on aarch64, -cpu max (NEON with dotprod) under qemu-aarch6
 MOTE_EXPECT_DOTPROD=1 \
 CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu max" \
     run cargo test -p mote-runtime --target aarch64-unknown-linux-gnu
-echo "== mote-runtime on armv7 (DSP) under qemu-arm"
-run cargo test -p mote-runtime --target armv7-unknown-linux-gnueabihf
+echo "== mote-runtime on armv7 (DSP; VFPv3, so fmaf in software) under qemu-arm"
+MOTE_EXPECT_VFMA=0 run cargo test -p mote-runtime --target armv7-unknown-linux-gnueabihf
+echo "== mote-runtime on armv7 for Cortex-A15 (DSP; VFPv4, so fmaf is VFMA.F32) under qemu-arm"
+# Its own target directory, so the two armv7 builds do not replace each other's.
+MOTE_EXPECT_VFMA=1 CARGO_TARGET_DIR=target/armv7-vfpv4 \
+CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_RUSTFLAGS="-C target-cpu=cortex-a15" \
+    run cargo test -p mote-runtime --target armv7-unknown-linux-gnueabihf
 
 # One closing line for the whole run.
 passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')

@@ -23,19 +23,107 @@ mod imp {
     pub fn sinf(x: f32) -> f32 {
         x.sin()
     }
-    /// `a·b + c` with a single rounding (the FMA instruction where the target has one).
-    #[inline(always)]
-    pub fn fmaf(a: f32, b: f32, c: f32) -> f32 {
-        a.mul_add(b, c)
-    }
 }
 
 #[cfg(not(feature = "std"))]
 mod imp {
-    pub use libm::{cosf, expf, fmaf, powf, sinf, sqrtf};
+    pub use libm::{cosf, expf, powf, sinf, sqrtf};
 }
 
 pub use imp::*;
+
+/// `a·b + c` with a single rounding: the FMA instruction where the target has one (std's
+/// `mul_add`, or `VFMA.F32` on 32-bit Arm, see `vfma` below), else libm's software `fmaf`.
+#[cfg(not(mote_arm_vfma))]
+#[inline(always)]
+pub fn fmaf(a: f32, b: f32, c: f32) -> f32 {
+    #[cfg(feature = "std")]
+    {
+        a.mul_add(b, c)
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        libm::fmaf(a, b, c)
+    }
+}
+
+#[cfg(mote_arm_vfma)]
+pub use vfma::fmaf;
+
+/// `fmaf` on the FPU of 32-bit Arm (FPv4-SP/FPv5 on Cortex-M4F/M7/M33, VFPv4 on A-profile),
+/// built where `runtime/build.rs` finds `VFMA.F32` (cfg `mote_arm_vfma`). Without it a
+/// no_std build calls libm's software `fmaf`, dozens of instructions (more with a
+/// single-precision FPU, which runs libm's `f64` steps in software) for what the
+/// instruction does in one. Stable Rust has no `fma` intrinsic without std, and std's
+/// `mul_add` would be the same instruction, so std builds use this one too: one `fmaf` per
+/// target, the one the tests exercise.
+///
+/// `VFMA.F32` computes `a·b + c` exactly and rounds once, by FPSCR's rounding mode, so with
+/// the IEEE modes it equals libm's `fmaf` bit for bit, subnormals, infinities and signed
+/// zeros included. Those modes are the reset ones on Cortex-M (FPDSCR: round to nearest
+/// even, no flush-to-zero, no default NaN) and Linux's, and every other `f32` addition
+/// and multiplication of the crate already runs on the same FPSCR, so this adds no new
+/// assumption. The one difference is the payload of a NaN result (Arm returns a NaN
+/// operand, quietened, checking the addend first, or the default NaN for `0·∞`; libm's
+/// payload follows its own steps): it is a NaN either way, and no kernel looks at payloads.
+#[cfg(mote_arm_vfma)]
+mod vfma {
+    #[cfg(mote_arm_vfma_sreg)]
+    pub use self::fmaf_sreg as fmaf;
+
+    #[cfg(not(mote_arm_vfma_sreg))]
+    pub use self::fmaf_core_regs as fmaf;
+
+    /// One `VFMA.F32` on `s`-register operands: no moves when the values are already there.
+    #[cfg(mote_arm_vfma_sreg)]
+    #[inline(always)]
+    pub fn fmaf_sreg(a: f32, b: f32, c: f32) -> f32 {
+        let mut r = c;
+        // SAFETY: VFMA.F32 reads and writes `s` registers only (no memory or stack); the
+        // build script found it for this target. It may set FPSCR's cumulative exception
+        // flags, like any float operation, so flags are not declared preserved.
+        unsafe {
+            core::arch::asm!(
+                "vfma.f32 {r}, {a}, {b}",
+                a = in(sreg) a,
+                b = in(sreg) b,
+                r = inout(sreg) r,
+                options(pure, nomem, nostack),
+            );
+        }
+        r
+    }
+
+    /// `VFMA.F32` where rustc takes no `f32` operands in `s` registers (single-precision
+    /// FPUs): the values travel in core registers and are moved to `s0`–`s2`, which the
+    /// block declares clobbered. The moves (the block's and the compiler's between `s` and
+    /// core registers) cost a few instructions, still far fewer than software.
+    #[cfg(any(test, not(mote_arm_vfma_sreg)))]
+    #[inline(always)]
+    pub fn fmaf_core_regs(a: f32, b: f32, c: f32) -> f32 {
+        let r: u32;
+        // SAFETY: register-only instructions (no memory or stack) that the build script
+        // found for this target; the `s` registers they write are declared as clobbers. As
+        // above, FPSCR's exception flags may change, so flags are not declared preserved.
+        unsafe {
+            core::arch::asm!(
+                "vmov s0, s1, {a}, {b}",
+                "vmov s2, {c}",
+                "vfma.f32 s2, s0, s1",
+                "vmov {r}, s2",
+                a = in(reg) a.to_bits(),
+                b = in(reg) b.to_bits(),
+                c = in(reg) c.to_bits(),
+                r = lateout(reg) r,
+                out("s0") _,
+                out("s1") _,
+                out("s2") _,
+                options(pure, nomem, nostack),
+            );
+        }
+        f32::from_bits(r)
+    }
+}
 
 /// ggml's vectorised `expf` (`ggml_v_expf`, AVX2+FMA build), one lane at a time. llama.cpp's
 /// softmax and SwiGLU use it rather than libm's `expf`; it differs from the correctly rounded
@@ -110,6 +198,117 @@ mod tests {
                 x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
                 "{a:e} {b:e} {c:e}"
             );
+        }
+    }
+
+    #[test]
+    fn vfma_is_built_as_expected() {
+        // scripts/test.sh sets MOTE_EXPECT_VFMA for its armv7 runs, so a probe that stops
+        // finding VFMA.F32 (which would skip the tests below) fails instead.
+        let want = match std::env::var("MOTE_EXPECT_VFMA").as_deref() {
+            Ok("1") => true,
+            Ok("0") => false,
+            _ => return,
+        };
+        assert_eq!(cfg!(mote_arm_vfma), want, "the mote_arm_vfma cfg");
+    }
+
+    /// Every `fmaf` of [`vfma`] equals libm's on `(a, b, c)`: the same bits, or both NaN.
+    #[cfg(mote_arm_vfma)]
+    fn assert_vfma_is_libm(a: f32, b: f32, c: f32) {
+        let want = libm::fmaf(a, b, c);
+        let check = |form: &str, x: f32| {
+            assert!(
+                x.to_bits() == want.to_bits() || (x.is_nan() && want.is_nan()),
+                "{form}: fmaf({a:e}, {b:e}, {c:e}) = {x:e} ({:#010x}), libm {want:e} ({:#010x})",
+                x.to_bits(),
+                want.to_bits()
+            );
+        };
+        check("fmaf", fmaf(a, b, c));
+        check("core regs", vfma::fmaf_core_regs(a, b, c));
+        #[cfg(mote_arm_vfma_sreg)]
+        check("sreg", vfma::fmaf_sreg(a, b, c));
+    }
+
+    #[test]
+    #[cfg(mote_arm_vfma)]
+    fn vfma_rounds_once() {
+        let f = f32::from_bits;
+        let e = |k: i32| 2f32.powi(k);
+        let (a, b) = (1.0 + e(-12), 1.0 + e(-12));
+        // a·b = 1 + 2^-11 + 2^-24: the product alone rounds the 2^-24 away, the fused
+        // operation keeps it.
+        assert_eq!(fmaf(a, b, -(1.0 + e(-11))), e(-24));
+        assert_eq!(
+            std::hint::black_box(a) * std::hint::black_box(b) - (1.0 + e(-11)),
+            0.0
+        );
+        // MAX·2 overflows alone; fused with −MAX it is MAX.
+        assert_eq!(fmaf(f32::MAX, 2.0, -f32::MAX), f32::MAX);
+        let tricky = [
+            (a, b, -(1.0 + e(-11))),
+            (f32::MAX, 2.0, -f32::MAX),
+            // A tie broken by the addend's sticky bits, both ways.
+            (1.0 + e(-23), 1.0 + e(-1), e(-30)),
+            (1.0 + e(-23), 1.0 + e(-1), -e(-30)),
+            // Subnormal results, operands and addends; rounding into the normal range.
+            (e(-70), e(-70), 0.0),
+            (e(-70), e(-70), f(1)),
+            (e(-63), -e(-63), f(0x0080_0000)),
+            (f(0x0000_0003), 0.5, 0.0),
+            (f(0x0000_0003), 0.5, -f(1)),
+            (f(0x007f_ffff), 1.0 + e(-23), f(1)),
+            (f(0x0040_0001), 3.0, -f(0x0040_0000)),
+            (f(1), f(1), -0.0),
+            (f(1), -f(1), 0.0),
+            // Signed zeros.
+            (0.0, -1.0, 0.0),
+            (-0.0, 1.0, -0.0),
+            (1.0, -1.0, 1.0),
+            (0.0, 0.0, -0.0),
+            // Infinities, overflow and invalid operations.
+            (f32::INFINITY, 2.0, 1.0),
+            (f32::INFINITY, -1.0, f32::INFINITY),
+            (f32::INFINITY, 0.0, 1.0),
+            (1.0, 1.0, f32::NEG_INFINITY),
+            (f32::MAX, f32::MAX, -f32::MAX),
+            (f32::MAX, -1.5, -f32::MAX),
+            // NaN operands, the addend and `0·∞` with a NaN addend included.
+            (f32::NAN, 1.0, 1.0),
+            (1.0, f32::NAN, 1.0),
+            (1.0, 1.0, f32::NAN),
+            (0.0, f32::INFINITY, f32::NAN),
+            (f(0x7f80_0001), 1.0, 0.0),
+            (-f32::NAN, f32::NAN, 2.0),
+        ];
+        for (a, b, c) in tricky {
+            assert_vfma_is_libm(a, b, c);
+            assert_vfma_is_libm(-a, b, -c);
+        }
+    }
+
+    #[test]
+    #[cfg(mote_arm_vfma)]
+    fn vfma_equals_libm_fmaf() {
+        let mut s = 7u64;
+        for i in 0..200_000 {
+            let (a, b) = (f32::from_bits(lcg(&mut s)), f32::from_bits(lcg(&mut s)));
+            let c = match i % 4 {
+                // Cancellation, and a near miss of it.
+                0 => -(a * b),
+                1 => -f32::from_bits((a * b).to_bits() ^ (lcg(&mut s) & 0xff)),
+                2 => f32::from_bits(lcg(&mut s)),
+                // Small exponents: subnormal and near-subnormal addends and results.
+                _ => f32::from_bits(lcg(&mut s) & 0x81ff_ffff),
+            };
+            assert_vfma_is_libm(a, b, c);
+            // Operands scaled into the subnormal range.
+            let (a, b) = (
+                f32::from_bits(a.to_bits() & 0x9fff_ffff),
+                f32::from_bits(b.to_bits() & 0x9fff_ffff),
+            );
+            assert_vfma_is_libm(a, b, c);
         }
     }
 

@@ -203,14 +203,26 @@ mod dsp {
         acc
     }
 
-    /// [`scalar::vec_dot_q8_0_q8_0`]: lane `l` sums the products of elements `4l..4l+4`.
+    /// The eight lanes of one Q8_0 block times another: lane `l` sums the products of
+    /// elements `4l..4l+4`.
+    #[inline(always)]
+    fn q8_0_lanes(qs: &[u8], x: &[i8; 32]) -> [i32; LANES] {
+        let mut lanes = [0i32; LANES];
+        for (l, (lane, q)) in lanes.iter_mut().zip(qs.chunks_exact(4)).enumerate() {
+            *lane = dot4(word(q), word_i8(&x[4 * l..]), 0);
+        }
+        lanes
+    }
+
+    /// [`scalar::vec_dot_q8_0_q8_0`]: per-lane fused accumulation, then [`hsum_float_8`].
+    /// The lanes are computed before any is accumulated, as in the Q4_0 dot, which lets the
+    /// compiler unroll the block and keep the accumulators in registers.
     fn vec_dot_q8_0_q8_0(w: &[u8], x: &[BlockQ8_0]) -> f32 {
         let mut acc = [0.0f32; LANES];
         for (wb, xb) in w.chunks_exact(34).zip(x) {
             let d = f16_le(wb) * xb.d.to_f32();
-            let lanes = wb[2..34].chunks_exact(4).zip(xb.qs.chunks_exact(4));
-            for (a, (wq, xq)) in acc.iter_mut().zip(lanes) {
-                let sumi = dot4(word(wq), word_i8(xq), 0);
+            let lanes = q8_0_lanes(&wb[2..34], &xb.qs);
+            for (a, &sumi) in acc.iter_mut().zip(&lanes) {
                 *a = fmaf(d, sumi as f32, *a);
             }
         }
