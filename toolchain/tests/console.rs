@@ -412,88 +412,141 @@ fn without_a_prompt_lines_wait_for_quiet() {
     assert!(gap >= Duration::from_millis(400), "{gap:?}");
 }
 
+/// `mote console tcp:…` on a pseudo-terminal set up like a login terminal (line editing,
+/// echo, signal keys), started and seen to enter raw mode.
+struct TerminalRig {
+    keyboard: serialport::TTYPort,
+    tty: std::fs::File,
+    before: nix::sys::termios::Termios,
+    child: Option<Child>,
+    board: std::thread::JoinHandle<BoardLog>,
+    screen: std::thread::JoinHandle<Vec<u8>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TerminalRig {
+    fn start() -> TerminalRig {
+        use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
+        use std::os::fd::AsRawFd;
+
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let board = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_millis(50)))
+                .unwrap();
+            fake_board(stream)
+        });
+        let (keyboard, terminal) = serialport::TTYPort::pair().unwrap();
+        let name = serialport::SerialPort::name(&terminal).unwrap();
+        let tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&name)
+            .unwrap();
+        let mut cooked = tcgetattr(tty.as_raw_fd()).unwrap();
+        cooked.local_flags |= LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG;
+        tcsetattr(tty.as_raw_fd(), SetArg::TCSANOW, &cooked).unwrap();
+        let before = tcgetattr(tty.as_raw_fd()).unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(MOTE)
+            .current_dir(dir.path())
+            .args(["console", &format!("tcp:{port}"), "--no-log"])
+            .stdin(Stdio::from(tty.try_clone().unwrap()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let screen = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = stdout.read_to_end(&mut v);
+            v
+        });
+        // Raw once it says so on stderr.
+        let mut err = child.stderr.take().unwrap();
+        let mut said = Vec::new();
+        let mut byte = [0u8];
+        while !said.ends_with(b"Ctrl-] quits\n") {
+            assert_eq!(err.read(&mut byte).unwrap(), 1, "{}", text(&said));
+            said.push(byte[0]);
+        }
+        let during = tcgetattr(tty.as_raw_fd()).unwrap();
+        assert!(!during
+            .local_flags
+            .intersects(LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG));
+        TerminalRig {
+            keyboard,
+            tty,
+            before,
+            child: Some(child),
+            board,
+            screen,
+            _dir: dir,
+        }
+    }
+
+    /// Waits for `mote console` to end.
+    fn wait(&mut self) -> Output {
+        let child = self.child.take().expect("waited once");
+        wait_output(child, Duration::from_secs(20), "mote console")
+    }
+
+    /// The terminal's settings are as they were before `mote console` started.
+    fn assert_restored(&self) {
+        use nix::sys::termios::tcgetattr;
+        use std::os::fd::AsRawFd;
+        let flags = |t: &nix::sys::termios::Termios| {
+            (
+                t.local_flags,
+                t.input_flags,
+                t.output_flags,
+                t.control_flags,
+            )
+        };
+        let after = tcgetattr(self.tty.as_raw_fd()).unwrap();
+        assert_eq!(flags(&after), flags(&self.before));
+    }
+}
+
 /// On a terminal: raw mode while connected (Ctrl-C reaches the board as a byte), Ctrl-]
 /// quits, and the terminal's settings are as they were afterwards.
 #[test]
 fn keys_from_a_terminal_go_through_raw_and_ctrl_bracket_quits() {
-    use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
-    use std::os::fd::AsRawFd;
-
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let board = std::thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_millis(50)))
-            .unwrap();
-        fake_board(stream)
-    });
-    // A pseudo-terminal set up like a login terminal: line editing, echo, signal keys.
-    let (mut keyboard, terminal) = serialport::TTYPort::pair().unwrap();
-    let name = serialport::SerialPort::name(&terminal).unwrap();
-    let tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&name)
-        .unwrap();
-    let mut cooked = tcgetattr(tty.as_raw_fd()).unwrap();
-    cooked.local_flags |= LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG;
-    tcsetattr(tty.as_raw_fd(), SetArg::TCSANOW, &cooked).unwrap();
-    let before = tcgetattr(tty.as_raw_fd()).unwrap();
-
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(MOTE)
-        .current_dir(dir.path())
-        .args(["console", &format!("tcp:{port}"), "--no-log"])
-        .stdin(Stdio::from(tty.try_clone().unwrap()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let screen = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stdout.read_to_end(&mut v);
-        v
-    });
-    // Raw once it says so on stderr; then type.
-    let mut err = child.stderr.take().unwrap();
-    let mut said = Vec::new();
-    let mut byte = [0u8];
-    while !said.ends_with(b"Ctrl-] quits\n") {
-        assert_eq!(err.read(&mut byte).unwrap(), 1, "{}", text(&said));
-        said.push(byte[0]);
-    }
-    let during = tcgetattr(tty.as_raw_fd()).unwrap();
-    assert!(!during
-        .local_flags
-        .intersects(LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG));
-    keyboard.write_all(b"hello\r").unwrap();
+    let mut rig = TerminalRig::start();
+    rig.keyboard.write_all(b"hello\r").unwrap();
     std::thread::sleep(Duration::from_millis(400));
-    keyboard.write_all(&[0x03]).unwrap();
+    rig.keyboard.write_all(&[0x03]).unwrap();
     std::thread::sleep(Duration::from_millis(400));
-    keyboard.write_all(&[0x1d]).unwrap();
-    let o = wait_output(child, Duration::from_secs(20), "mote console");
+    rig.keyboard.write_all(&[0x1d]).unwrap();
+    let o = rig.wait();
     assert!(o.status.success(), "{}", text(&o.stderr));
-    let seen = board.join().unwrap();
-    assert_eq!(seen.received, b"hello\r\x03");
+    rig.assert_restored();
+    let TerminalRig { board, screen, .. } = rig;
+    assert_eq!(board.join().unwrap().received, b"hello\r\x03");
     let out = text(&screen.join().unwrap());
     assert!(out.contains("> hello\r\nHi there!\r\n> "), "{out}");
-    let after = tcgetattr(tty.as_raw_fd()).unwrap();
-    assert_eq!(
-        (
-            after.local_flags,
-            after.input_flags,
-            after.output_flags,
-            after.control_flags
-        ),
-        (
-            before.local_flags,
-            before.input_flags,
-            before.output_flags,
-            before.control_flags
-        )
-    );
+}
+
+/// Killed while in raw mode (`kill`, or the terminal closing), the console still puts the
+/// terminal back, and ends as the signal says.
+#[test]
+fn a_terminating_signal_restores_the_terminal() {
+    use std::os::unix::process::ExitStatusExt;
+    for signal in ["TERM", "HUP"] {
+        let mut rig = TerminalRig::start();
+        let pid = rig.child.as_ref().unwrap().id().to_string();
+        let kill = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status();
+        assert!(kill.unwrap().success());
+        let o = rig.wait();
+        let expected = if signal == "TERM" { 15 } else { 1 };
+        assert_eq!(o.status.signal(), Some(expected), "{:?}", o.status);
+        rig.assert_restored();
+    }
 }
 
 // ---- The real console on QEMU ----------------------------------------------------------

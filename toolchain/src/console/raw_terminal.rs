@@ -33,6 +33,7 @@ impl RawTerminal {
         cfmakeraw(&mut raw);
         raw.output_flags = saved.output_flags;
         install_panic_hook();
+        install_signal_restore();
         *SAVED.lock().unwrap_or_else(|e| e.into_inner()) = Some((fd, saved.clone()));
         tcsetattr(fd, SetArg::TCSANOW, &raw)?;
         Ok(RawTerminal { fd, saved })
@@ -46,14 +47,39 @@ impl Drop for RawTerminal {
     }
 }
 
+/// Terminating signals (`kill`, a closed terminal) restore the terminal too, then end
+/// the process the way the signal would have.
+fn install_signal_restore() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let Ok(mut signals) =
+            signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])
+        else {
+            return;
+        };
+        std::thread::spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                restore_saved();
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                std::process::exit(128 + signal);
+            }
+        });
+    });
+}
+
+fn restore_saved() {
+    if let Some((fd, saved)) = SAVED.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        let _ = tcsetattr(fd, SetArg::TCSANOW, &saved);
+    }
+}
+
 fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if let Some((fd, saved)) = SAVED.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                let _ = tcsetattr(fd, SetArg::TCSANOW, &saved);
-            }
+            restore_saved();
             previous(info);
         }));
     });
