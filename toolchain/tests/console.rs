@@ -204,9 +204,8 @@ fn check_feedback(dir: &Path) {
     assert!(!dir.join("../escape.jsonl").exists());
 }
 
-#[test]
-fn tcp_session_logs_both_ways_and_saves_the_export() {
-    let dir = tempfile::tempdir().unwrap();
+/// The stand-in board behind a loopback TCP port, for one connection.
+fn tcp_fake_board() -> (u16, std::thread::JoinHandle<BoardLog>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let board = std::thread::spawn(move || {
@@ -216,6 +215,13 @@ fn tcp_session_logs_both_ways_and_saves_the_export() {
             .unwrap();
         fake_board(stream)
     });
+    (port, board)
+}
+
+#[test]
+fn tcp_session_logs_both_ways_and_saves_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, board) = tcp_fake_board();
     let log = dir.path().join("session.log");
     let feedback = dir.path().join("feedback");
     let start = Instant::now();
@@ -429,15 +435,7 @@ impl TerminalRig {
         use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
         use std::os::fd::AsRawFd;
 
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let board = std::thread::spawn(move || {
-            let (stream, _) = listener.accept().unwrap();
-            stream
-                .set_read_timeout(Some(Duration::from_millis(50)))
-                .unwrap();
-            fake_board(stream)
-        });
+        let (port, board) = tcp_fake_board();
         let (keyboard, terminal) = serialport::TTYPort::pair().unwrap();
         let name = serialport::SerialPort::name(&terminal).unwrap();
         let tty = std::fs::OpenOptions::new()
