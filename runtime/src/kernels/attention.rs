@@ -7,6 +7,7 @@
 //! picks one for the session's kernel table.
 
 use super::dispatch::Kernels;
+use crate::math::f16_to_f32;
 use crate::quant::scalar::{ggml_dot_f16, ggml_dot_f32, F32_STEP};
 use half::f16;
 
@@ -43,7 +44,7 @@ pub static SCALAR: AttnKernels = AttnKernels {
     scores_f16: |keys, stride, q, scores| {
         for (t, s) in scores.iter_mut().enumerate() {
             let k = &keys[t * stride..t * stride + q.len()];
-            *s = ggml_dot_f16(q.len(), |i| k[i].to_f32(), |i| q[i]);
+            *s = ggml_dot_f16(q.len(), |i| f16_to_f32(k[i]), |i| q[i]);
         }
     },
     values_f32: |values, stride, w, out| {
@@ -60,7 +61,7 @@ pub static SCALAR: AttnKernels = AttnKernels {
         for (d, o) in out.iter_mut().enumerate() {
             let v = |t: usize| {
                 if t < n {
-                    values[t * stride + d].to_f32()
+                    f16_to_f32(values[t * stride + d])
                 } else {
                     0.0
                 }

@@ -8,7 +8,7 @@
 //! are typed, since the runtime writes them itself.
 
 use super::blocks::{BlockQ8K, BlockQ8_0, QK8_0, QK_K};
-use crate::math::fmaf;
+use crate::math::{f16_le, f16_to_f32, f32_to_f16, fmaf};
 use half::f16;
 
 /// ggml's `nearest_int`: round half to even through the float mantissa (|x| < 2^22).
@@ -20,7 +20,7 @@ pub fn nearest_int(x: f32) -> i32 {
 
 #[inline(always)]
 fn f16_at(b: &[u8], i: usize) -> f32 {
-    f16::from_le_bytes([b[i], b[i + 1]]).to_f32()
+    f16_le(&b[i..i + 2])
 }
 
 /// Activations → Q8_0 as ggml's x86 path does: `d = amax/127`, `q = rne(x·127/amax)`.
@@ -29,7 +29,7 @@ pub fn quantize_row_q8_0(x: &[f32], y: &mut [BlockQ8_0]) {
         let amax = xb.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let d = amax / 127.0;
         let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
-        yb.d = f16::from_f32(d);
+        yb.d = f32_to_f16(d);
         for (q, &v) in yb.qs.iter_mut().zip(xb) {
             *q = nearest_int(v * id) as i8;
         }
@@ -154,7 +154,7 @@ fn q4_0_at(qs: &[u8], e: usize) -> i32 {
 pub fn vec_dot_q4_0_q8_0(w: &[u8], x: &[BlockQ8_0]) -> f32 {
     let mut acc = [0.0f32; LANES];
     for (wb, xb) in w.chunks_exact(18).zip(x) {
-        let d = f16_at(wb, 0) * xb.d.to_f32();
+        let d = f16_at(wb, 0) * f16_to_f32(xb.d);
         let qs = &wb[2..18];
         for (l, a) in acc.iter_mut().enumerate() {
             let sumi: i32 = (4 * l..4 * l + 4)
@@ -175,7 +175,7 @@ pub fn vec_dot_q4_0_q8_0_repacked(w: &[u8], x: &[BlockQ8_0]) -> f32 {
     for (wb, xb) in w.chunks_exact(18).zip(x) {
         let qs = &wb[2..18];
         let sumi: i32 = (0..QK8_0).map(|e| q4_0_at(qs, e) * xb.qs[e] as i32).sum();
-        acc = fmaf(sumi as f32, f16_at(wb, 0) * xb.d.to_f32(), acc);
+        acc = fmaf(sumi as f32, f16_at(wb, 0) * f16_to_f32(xb.d), acc);
     }
     acc
 }
@@ -185,7 +185,7 @@ pub fn vec_dot_q4_0_q8_0_repacked(w: &[u8], x: &[BlockQ8_0]) -> f32 {
 pub fn vec_dot_q8_0_q8_0(w: &[u8], x: &[BlockQ8_0]) -> f32 {
     let mut acc = [0.0f32; LANES];
     for (wb, xb) in w.chunks_exact(34).zip(x) {
-        let d = f16_at(wb, 0) * xb.d.to_f32();
+        let d = f16_at(wb, 0) * f16_to_f32(xb.d);
         let qs = &wb[2..34];
         for (l, a) in acc.iter_mut().enumerate() {
             let sumi: i32 = (4 * l..4 * l + 4)
@@ -244,7 +244,7 @@ pub fn vec_dot_q6k_q8k(w: &[u8], x: &[BlockQ8K]) -> f32 {
 
 /// F16 weights · F16 activations (`ggml_vec_dot_f16`).
 pub fn vec_dot_f16(w: &[u8], x: &[f16]) -> f32 {
-    ggml_dot_f16(x.len(), |i| f16_at(w, 2 * i), |i| x[i].to_f32())
+    ggml_dot_f16(x.len(), |i| f16_at(w, 2 * i), |i| f16_to_f32(x[i]))
 }
 
 /// F32 weights · F32 activations (`ggml_vec_dot_f32`).
@@ -270,7 +270,7 @@ pub fn dequantize_row(ty: super::GgmlType, src: &[u8], out: &mut [f32]) {
         }
         T::F16 => {
             for (o, c) in out.iter_mut().zip(src.chunks_exact(2)) {
-                *o = f16::from_le_bytes([c[0], c[1]]).to_f32();
+                *o = f16_le(c);
             }
         }
         T::Q8_0 => {
