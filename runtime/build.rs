@@ -18,6 +18,12 @@
 //!   FPU (e.g. `-C target-cpu=cortex-m7`, or VFPv4 on A-profile); with a single-precision
 //!   one (Cortex-M4F, M33, plain `thumbv7em-none-eabihf`) the operands go through core
 //!   registers instead.
+//! - `mote_arm_f16cvt`: `VCVTB.F32.F16` and `VCVTB.F16.F32`, the FPU's half-precision
+//!   conversions, for `math::f16_to_f32` / `math::f32_to_f16` (every FPU with the FP16
+//!   extension: FPv4-SP, FPv5, VFPv4, VFPv3 with `+fp16`; not plain VFPv3 or no FPU).
+//! - `mote_arm_f16cvt_sreg`: on top of that, `asm!` takes their operands in `s` registers
+//!   (the same condition as `mote_arm_vfma_sreg`, probed on its own since an FPU may have
+//!   one instruction and not the other).
 
 use std::env;
 use std::path::PathBuf;
@@ -83,10 +89,53 @@ pub extern "C" fn mote_arm_vfma_sreg_probe(a: f32, b: f32, c: f32) -> f32 {
 }
 "#;
 
+/// Both `VCVTB` directions with operands moved through core registers.
+const F16CVT_PROBE: &str = r#"#![no_std]
+#[no_mangle]
+pub extern "C" fn mote_arm_f16cvt_probe(h: u32, x: u32) -> u32 {
+    let (a, b): (u32, u32);
+    // SAFETY: register-only instructions.
+    unsafe {
+        core::arch::asm!(
+            "vmov s0, {h}",
+            "vcvtb.f32.f16 s0, s0",
+            "vmov {a}, s0",
+            "vmov s0, {x}",
+            "vcvtb.f16.f32 s0, s0",
+            "vmov {b}, s0",
+            h = in(reg) h, x = in(reg) x, a = out(reg) a, b = lateout(reg) b,
+            out("s0") _,
+            options(pure, nomem, nostack),
+        );
+    }
+    a ^ b
+}
+"#;
+
+/// Both `VCVTB` directions on `s`-register operands.
+const F16CVT_SREG_PROBE: &str = r#"#![no_std]
+#[no_mangle]
+pub extern "C" fn mote_arm_f16cvt_sreg_probe(h: f32, x: f32) -> f32 {
+    let (a, b): (f32, f32);
+    // SAFETY: register-only instructions.
+    unsafe {
+        core::arch::asm!(
+            "vcvtb.f32.f16 {a}, {h}",
+            "vcvtb.f16.f32 {b}, {x}",
+            h = in(sreg) h, x = in(sreg) x, a = out(sreg) a, b = out(sreg) b,
+            options(pure, nomem, nostack),
+        );
+    }
+    a + b
+}
+"#;
+
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(mote_arm_dsp)");
     println!("cargo::rustc-check-cfg=cfg(mote_arm_vfma)");
     println!("cargo::rustc-check-cfg=cfg(mote_arm_vfma_sreg)");
+    println!("cargo::rustc-check-cfg=cfg(mote_arm_f16cvt)");
+    println!("cargo::rustc-check-cfg=cfg(mote_arm_f16cvt_sreg)");
     println!("cargo::rerun-if-changed=build.rs");
     if env::var("CARGO_CFG_TARGET_ARCH").as_deref() != Ok("arm") {
         return;
@@ -98,6 +147,12 @@ fn main() {
         println!("cargo::rustc-cfg=mote_arm_vfma");
         if assembles("arm_vfma_sreg_probe", VFMA_SREG_PROBE) {
             println!("cargo::rustc-cfg=mote_arm_vfma_sreg");
+        }
+    }
+    if assembles("arm_f16cvt_probe", F16CVT_PROBE) {
+        println!("cargo::rustc-cfg=mote_arm_f16cvt");
+        if assembles("arm_f16cvt_sreg_probe", F16CVT_SREG_PROBE) {
+            println!("cargo::rustc-cfg=mote_arm_f16cvt_sreg");
         }
     }
 }

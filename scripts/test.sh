@@ -14,8 +14,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p mote-runtime --all-targets --target aarch64-unknown-linux-gnu -- -D warnings
 cargo clippy -p mote-runtime --all-targets --target armv7-unknown-linux-gnueabihf -- -D warnings
-# With VFPv4 (VFMA.F32 on `s` registers), and no_std on a single-precision FPU (VFMA.F32 via
-# core registers): the two forms of the hardware fmaf.
+# With VFPv4 (VFMA.F32 and VCVTB on `s` registers), and no_std on a single-precision FPU (the
+# same via core registers): the two forms of the hardware fmaf and f16 conversions.
 CARGO_TARGET_DIR=target/armv7-vfpv4 \
 CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_RUSTFLAGS="-C target-cpu=cortex-a15" \
     cargo clippy -p mote-runtime --all-targets --target armv7-unknown-linux-gnueabihf -- -D warnings
@@ -46,11 +46,11 @@ echo "== mote-runtime on aarch64, -cpu max (NEON with dotprod) under qemu-aarch6
 MOTE_EXPECT_DOTPROD=1 \
 CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu max" \
     run cargo test -p mote-runtime --target aarch64-unknown-linux-gnu
-echo "== mote-runtime on armv7 (DSP; VFPv3, so fmaf in software) under qemu-arm"
-MOTE_EXPECT_VFMA=0 run cargo test -p mote-runtime --target armv7-unknown-linux-gnueabihf
-echo "== mote-runtime on armv7 for Cortex-A15 (DSP; VFPv4, so fmaf is VFMA.F32) under qemu-arm"
+echo "== mote-runtime on armv7 (DSP; VFPv3, so fmaf and f16 conversions in software) under qemu-arm"
+MOTE_EXPECT_VFMA=0 MOTE_EXPECT_F16CVT=0 run cargo test -p mote-runtime --target armv7-unknown-linux-gnueabihf
+echo "== mote-runtime on armv7 for Cortex-A15 (DSP; VFPv4: VFMA.F32, VCVTB) under qemu-arm"
 # Its own target directory, so the two armv7 builds do not replace each other's.
-MOTE_EXPECT_VFMA=1 CARGO_TARGET_DIR=target/armv7-vfpv4 \
+MOTE_EXPECT_VFMA=1 MOTE_EXPECT_F16CVT=1 CARGO_TARGET_DIR=target/armv7-vfpv4 \
 CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_RUSTFLAGS="-C target-cpu=cortex-a15" \
     run cargo test -p mote-runtime --target armv7-unknown-linux-gnueabihf
 

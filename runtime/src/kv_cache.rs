@@ -8,6 +8,7 @@
 
 use crate::config::MAX_HEAD_DIM;
 use crate::kernels::AttnKernels;
+use crate::math::{f16_to_f32, f32_to_f16};
 use half::f16;
 
 /// Element type of the KV cache, chosen at session creation.
@@ -50,13 +51,13 @@ fn q8_block(x: &[f32], q: &mut [i8]) -> f16 {
     for (o, &v) in q.iter_mut().zip(x) {
         *o = crate::quant::scalar::nearest_int(v * id).clamp(-127, 127) as i8;
     }
-    f16::from_f32(amax / 127.0)
+    f32_to_f16(amax / 127.0)
 }
 
 /// `x` as ggml rounds an f32 operand for an f16 dot product.
 #[inline(always)]
 fn round_f16(x: f32) -> f32 {
-    f16::from_f32(x).to_f32()
+    f16_to_f32(f32_to_f16(x))
 }
 
 impl KvStore<'_> {
@@ -66,7 +67,7 @@ impl KvStore<'_> {
             KvStore::F32(s) => s[index..index + row.len()].copy_from_slice(row),
             KvStore::F16(s) => {
                 for (d, &v) in s[index..index + row.len()].iter_mut().zip(row) {
-                    *d = f16::from_f32(v);
+                    *d = f32_to_f16(v);
                 }
             }
             KvStore::Q8 { q, d, head_dim } => {
@@ -114,7 +115,7 @@ impl KvStore<'_> {
                     let mut sum = 0.0f32;
                     for ((kb, qb), sc) in k.chunks(Q8_BLOCK).zip(q.chunks(Q8_BLOCK)).zip(scales) {
                         let dot: f32 = kb.iter().zip(qb).map(|(&a, &b)| a as f32 * b).sum();
-                        sum += sc.to_f32() * dot;
+                        sum += f16_to_f32(*sc) * dot;
                     }
                     *out = sum;
                 }
@@ -149,7 +150,7 @@ impl KvStore<'_> {
                     .zip(row.chunks(Q8_BLOCK))
                     .zip(scales)
                 {
-                    let c = wt * sc.to_f32();
+                    let c = wt * f16_to_f32(*sc);
                     ob.iter_mut().zip(qb).for_each(|(o, &v)| *o += c * v as f32);
                 }
             }

@@ -32,6 +32,8 @@ mod imp {
 
 pub use imp::*;
 
+use half::f16;
+
 /// `a·b + c` with a single rounding: the FMA instruction where the target has one (std's
 /// `mul_add`, or `VFMA.F32` on 32-bit Arm, see `vfma` below), else libm's software `fmaf`.
 #[cfg(not(mote_arm_vfma))]
@@ -122,6 +124,145 @@ mod vfma {
             );
         }
         f32::from_bits(r)
+    }
+}
+
+/// f16 → f32, exact: `VCVTB.F32.F16` on 32-bit Arm with the FP16 extension (see `f16cvt`
+/// below), else `half`'s conversion (hardware where it detects some, software otherwise).
+/// Every f16 the kernels read goes through here: weight rows, block scales, the KV cache.
+#[inline(always)]
+pub fn f16_to_f32(h: f16) -> f32 {
+    #[cfg(mote_arm_f16cvt)]
+    {
+        f16cvt::f16_to_f32(h.to_bits())
+    }
+    #[cfg(not(mote_arm_f16cvt))]
+    {
+        h.to_f32()
+    }
+}
+
+/// f32 → f16, rounding to nearest even like `half::f16::from_f32`: `VCVTB.F16.F32` on
+/// 32-bit Arm with the FP16 extension, else `half`'s conversion.
+#[inline(always)]
+pub fn f32_to_f16(x: f32) -> f16 {
+    #[cfg(mote_arm_f16cvt)]
+    {
+        f16::from_bits(f16cvt::f32_to_f16(x))
+    }
+    #[cfg(not(mote_arm_f16cvt))]
+    {
+        f16::from_f32(x)
+    }
+}
+
+/// The little-endian f16 at `b[0..2]` as f32 (scales and values in mapped weights).
+#[inline(always)]
+pub fn f16_le(b: &[u8]) -> f32 {
+    f16_to_f32(f16::from_le_bytes([b[0], b[1]]))
+}
+
+/// The half-precision conversions of 32-bit Arm's FPU, built where `runtime/build.rs` finds
+/// `VCVTB` (cfg `mote_arm_f16cvt`: FPv4-SP, FPv5, VFPv4). `half` converts in software
+/// there (its hardware paths are x86 and AArch64 only): a dozen instructions and a few
+/// branches per value, where the FPU takes one.
+///
+/// Both directions equal `half`'s bit for bit under the modes the crate already assumes
+/// (see `vfma`): f16 → f32 is exact, subnormals included, and f32 → f16 rounds by FPSCR's
+/// mode, to nearest even. Flush-to-zero would change nothing either: it never applies to
+/// the f16 side, and an f32 subnormal rounds to a signed zero in f16 anyway. A NaN keeps
+/// its sign and top payload bits and is quietened, as `half` does; FPSCR.DN (off) would
+/// make it the default NaN instead, and FPSCR.AHP (off) would select Arm's alternative
+/// half-precision format, which has no infinities or NaNs.
+#[cfg(mote_arm_f16cvt)]
+mod f16cvt {
+    #[cfg(mote_arm_f16cvt_sreg)]
+    pub use self::f16_to_f32_sreg as f16_to_f32;
+    #[cfg(mote_arm_f16cvt_sreg)]
+    pub use self::f32_to_f16_sreg as f32_to_f16;
+
+    #[cfg(not(mote_arm_f16cvt_sreg))]
+    pub use self::f16_to_f32_core_regs as f16_to_f32;
+    #[cfg(not(mote_arm_f16cvt_sreg))]
+    pub use self::f32_to_f16_core_regs as f32_to_f16;
+
+    /// `VCVTB.F32.F16` on `s`-register operands: reads the low half of its source.
+    #[cfg(mote_arm_f16cvt_sreg)]
+    #[inline(always)]
+    pub fn f16_to_f32_sreg(h: u16) -> f32 {
+        let r: f32;
+        // SAFETY: VCVTB reads and writes `s` registers only (no memory or stack); the build
+        // script found it for this target. It may set FPSCR's exception flags (a signalling
+        // NaN), so flags are not declared preserved.
+        unsafe {
+            core::arch::asm!(
+                "vcvtb.f32.f16 {r}, {h}",
+                h = in(sreg) f32::from_bits(h as u32),
+                r = lateout(sreg) r,
+                options(pure, nomem, nostack),
+            );
+        }
+        r
+    }
+
+    /// `VCVTB.F16.F32` on `s`-register operands: writes the low half of its destination
+    /// and leaves the high half as it was, which the `u16` drops.
+    #[cfg(mote_arm_f16cvt_sreg)]
+    #[inline(always)]
+    pub fn f32_to_f16_sreg(x: f32) -> u16 {
+        let mut r = x;
+        // SAFETY: as in `f16_to_f32_sreg`.
+        unsafe {
+            core::arch::asm!(
+                "vcvtb.f16.f32 {r}, {r}",
+                r = inout(sreg) r,
+                options(pure, nomem, nostack),
+            );
+        }
+        r.to_bits() as u16
+    }
+
+    /// `VCVTB.F32.F16` where rustc takes no `f32` operands in `s` registers
+    /// (single-precision FPUs): through `s0`, declared clobbered.
+    #[cfg(any(test, not(mote_arm_f16cvt_sreg)))]
+    #[inline(always)]
+    pub fn f16_to_f32_core_regs(h: u16) -> f32 {
+        let r: u32;
+        // SAFETY: register-only instructions (no memory or stack) that the build script
+        // found for this target; `s0` is declared clobbered. FPSCR's exception flags may
+        // change, so flags are not declared preserved.
+        unsafe {
+            core::arch::asm!(
+                "vmov s0, {h}",
+                "vcvtb.f32.f16 s0, s0",
+                "vmov {r}, s0",
+                h = in(reg) h as u32,
+                r = lateout(reg) r,
+                out("s0") _,
+                options(pure, nomem, nostack),
+            );
+        }
+        f32::from_bits(r)
+    }
+
+    /// `VCVTB.F16.F32` through `s0`, as above.
+    #[cfg(any(test, not(mote_arm_f16cvt_sreg)))]
+    #[inline(always)]
+    pub fn f32_to_f16_core_regs(x: f32) -> u16 {
+        let r: u32;
+        // SAFETY: as in `f16_to_f32_core_regs`.
+        unsafe {
+            core::arch::asm!(
+                "vmov s0, {x}",
+                "vcvtb.f16.f32 s0, s0",
+                "vmov {r}, s0",
+                x = in(reg) x.to_bits(),
+                r = lateout(reg) r,
+                out("s0") _,
+                options(pure, nomem, nostack),
+            );
+        }
+        r as u16
     }
 }
 
@@ -309,6 +450,175 @@ mod tests {
                 f32::from_bits(b.to_bits() & 0x9fff_ffff),
             );
             assert_vfma_is_libm(a, b, c);
+        }
+    }
+
+    #[test]
+    fn f16cvt_is_built_as_expected() {
+        // scripts/test.sh sets MOTE_EXPECT_F16CVT for its armv7 runs, so a probe that stops
+        // finding VCVTB (which would test `half` against itself) fails instead.
+        let want = match std::env::var("MOTE_EXPECT_F16CVT").as_deref() {
+            Ok("1") => true,
+            Ok("0") => false,
+            _ => return,
+        };
+        assert_eq!(cfg!(mote_arm_f16cvt), want, "the mote_arm_f16cvt cfg");
+    }
+
+    /// Every form of f16 → f32 on `h`, against `half`'s portable conversion: the same bits,
+    /// NaN payloads included.
+    fn assert_f16_to_f32_is_half(h: u16) {
+        let want = f16::from_bits(h).to_f32_const().to_bits();
+        let check = |form: &str, x: f32| {
+            assert_eq!(x.to_bits(), want, "{form}: f16 {h:#06x}");
+        };
+        check("f16_to_f32", f16_to_f32(f16::from_bits(h)));
+        check("half", f16::from_bits(h).to_f32());
+        check("f16_le", f16_le(&h.to_le_bytes()));
+        #[cfg(mote_arm_f16cvt)]
+        check("core regs", f16cvt::f16_to_f32_core_regs(h));
+        #[cfg(mote_arm_f16cvt_sreg)]
+        check("sreg", f16cvt::f16_to_f32_sreg(h));
+    }
+
+    /// Every form of f32 → f16 on `x`, against `half`'s portable conversion.
+    fn assert_f32_to_f16_is_half(x: f32) {
+        let want = f16::from_f32_const(x).to_bits();
+        let check = |form: &str, h: f16| {
+            assert_eq!(
+                h.to_bits(),
+                want,
+                "{form}: f32 {x:e} ({:#010x})",
+                x.to_bits()
+            );
+        };
+        check("f32_to_f16", f32_to_f16(x));
+        check("half", f16::from_f32(x));
+        #[cfg(mote_arm_f16cvt)]
+        check("core regs", f16::from_bits(f16cvt::f32_to_f16_core_regs(x)));
+        #[cfg(mote_arm_f16cvt_sreg)]
+        check("sreg", f16::from_bits(f16cvt::f32_to_f16_sreg(x)));
+    }
+
+    #[test]
+    fn f16_to_f32_equals_half_on_every_f16() {
+        // Zeros, subnormals (KV caches hold them), normals, infinities, every NaN.
+        for h in 0..=u16::MAX {
+            assert_f16_to_f32_is_half(h);
+        }
+    }
+
+    /// f32 values around f16's edges, both signs.
+    fn f32_edges() -> std::vec::Vec<f32> {
+        let f = f32::from_bits;
+        let e = |k: i32| 2f32.powi(k);
+        let mut v = std::vec![
+            0.0,
+            f(1),
+            f(0x007f_ffff),
+            f32::MIN_POSITIVE,
+            // The smallest f16 subnormal 2^-24; half of it (a tie, to 0) and just above.
+            e(-24),
+            e(-25),
+            f(e(-25).to_bits() + 1),
+            f(e(-25).to_bits() - 1),
+            e(-26),
+            // Ties between subnormals: 1.5 and 2.5 units round to 2, to even.
+            3.0 * e(-25),
+            5.0 * e(-25),
+            // The largest subnormal, the smallest normal, and the tie between them.
+            1023.0 * e(-24),
+            e(-14),
+            2047.0 * e(-25),
+            f((2047.0 * e(-25)).to_bits() - 1),
+            // Ties around 1: down to even, up to even, and broken by a sticky bit.
+            1.0,
+            1.0 + e(-11),
+            1.0 + 3.0 * e(-11),
+            1.0 + e(-11) + e(-23),
+            f((1.0 + e(-11)).to_bits() - 1),
+            // The top of the range: 65504, the tie to infinity at 65520, and past it.
+            65504.0,
+            f(65520f32.to_bits() - 1),
+            65520.0,
+            65536.0,
+            f32::MAX,
+            f32::INFINITY,
+            // NaNs: quiet, signalling, payloads below and within f16's reach.
+            f32::NAN,
+            f(0x7f80_0001),
+            f(0x7fbf_ffff),
+            f(0x7fc0_2000),
+            f(0x7fff_ffff),
+            f(0x7f80_2000),
+        ];
+        let neg: std::vec::Vec<f32> = v.iter().map(|x| -x).collect();
+        v.extend(neg);
+        v
+    }
+
+    #[test]
+    fn f32_to_f16_equals_half() {
+        for x in f32_edges() {
+            assert_f32_to_f16_is_half(x);
+        }
+        let mut s = 11u64;
+        for _ in 0..300_000 {
+            // Any f32.
+            assert_f32_to_f16_is_half(f32::from_bits(lcg(&mut s)));
+            // f16's range and just past it (2^-26 to 2^17), where rounding happens.
+            let bits = lcg(&mut s);
+            let exp = 101 + (bits >> 23) % 43;
+            let x = (bits & 0x807f_ffff) | (exp << 23);
+            assert_f32_to_f16_is_half(f32::from_bits(x));
+            // Ties and near ties at every rounding position (13 bits for normal results, up
+            // to 24 for subnormal ones): the bits below it exactly half, or one off.
+            let k = 13 + (bits >> 8) % 12;
+            let tie = (x & !((1u32 << k) - 1)) | (1 << (k - 1));
+            for t in [tie - 1, tie, tie + 1] {
+                assert_f32_to_f16_is_half(f32::from_bits(t));
+            }
+        }
+    }
+
+    #[test]
+    fn f16_round_trips() {
+        // Every finite f16 converts to f32 and back to itself (the KV cache's rounding of
+        // `q` and the softmax weights relies on it).
+        for h in (0..=u16::MAX).filter(|h| h & 0x7c00 != 0x7c00) {
+            assert_eq!(f32_to_f16(f16_to_f32(f16::from_bits(h))).to_bits(), h);
+        }
+    }
+
+    /// FPSCR's flush-to-zero mode does not change either conversion: f16 values are never
+    /// flushed, and an f32 subnormal (flushed or not) becomes a signed zero.
+    #[test]
+    #[cfg(all(mote_arm_f16cvt, target_os = "linux"))]
+    fn f16cvt_ignores_flush_to_zero() {
+        const FZ: u32 = 1 << 24;
+        let xs = f32_edges();
+        let (mut up, mut down) = (std::vec::Vec::new(), std::vec::Vec::new());
+        up.reserve(1 << 16);
+        down.reserve(xs.len());
+        let old: u32;
+        // SAFETY: reads FPSCR into a core register.
+        unsafe { core::arch::asm!("vmrs {}, fpscr", out(reg) old, options(nomem, nostack)) };
+        // SAFETY: sets FZ in this thread's FPSCR; restored below before any other float
+        // work. No memory is touched.
+        unsafe { core::arch::asm!("vmsr fpscr, {}", in(reg) old | FZ, options(nostack)) };
+        for h in 0..=u16::MAX {
+            up.push(f16_to_f32(f16::from_bits(std::hint::black_box(h))).to_bits());
+        }
+        for &x in &xs {
+            down.push(f32_to_f16(std::hint::black_box(x)).to_bits());
+        }
+        // SAFETY: restores FPSCR as read above.
+        unsafe { core::arch::asm!("vmsr fpscr, {}", in(reg) old, options(nostack)) };
+        for (h, &bits) in (0..=u16::MAX).zip(&up) {
+            assert_eq!(bits, f16::from_bits(h).to_f32_const().to_bits(), "{h:#06x}");
+        }
+        for (&x, &h) in xs.iter().zip(&down) {
+            assert_eq!(h, f16::from_f32_const(x).to_bits(), "{x:e}");
         }
     }
 

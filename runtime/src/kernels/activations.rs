@@ -2,6 +2,7 @@
 //! slot per position of a batch.
 
 use super::Kernels;
+use crate::math::f32_to_f16;
 use crate::quant::{BlockQ8K, BlockQ8_0, GgmlType, QK8_0, QK_K};
 use half::f16;
 
@@ -50,7 +51,7 @@ impl Activations<'_> {
             GgmlType::F16 => {
                 let at = b * self.width;
                 for (o, &v) in self.f16[at..at + x.len()].iter_mut().zip(x) {
-                    *o = f16::from_f32(v);
+                    *o = f32_to_f16(v);
                 }
             }
             _ => {}

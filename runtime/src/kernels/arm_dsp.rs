@@ -47,11 +47,10 @@ pub fn table() -> Option<&'static Kernels> {
 #[cfg(any(mote_arm_dsp, target_feature = "dsp"))]
 mod dsp {
     use crate::kernels::dispatch::{each_row, Backend, Kernels};
-    use crate::math::fmaf;
+    use crate::math::{f16_le, f16_to_f32, fmaf};
     use crate::quant::scalar::{self, hsum_float_8, LANES};
     use crate::quant::{BlockQ8K, BlockQ8_0};
     use core::arch::asm;
-    use half::f16;
 
     /// The Arm DSP table: integer block dots with `SXTB16` + `SMLAD`.
     pub static ARM_DSP: Kernels = Kernels {
@@ -150,11 +149,6 @@ mod dsp {
         u32::from_le_bytes([q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8])
     }
 
-    #[inline(always)]
-    fn f16_le(b: &[u8]) -> f32 {
-        f16::from_le_bytes([b[0], b[1]]).to_f32()
-    }
-
     // -----------------------------------------------------------------------------------
     // Block dots (each the scalar reference's lanes and float order)
     // -----------------------------------------------------------------------------------
@@ -183,7 +177,7 @@ mod dsp {
     fn vec_dot_q4_0_q8_0(w: &[u8], x: &[BlockQ8_0]) -> f32 {
         let mut acc = [0.0f32; LANES];
         for (wb, xb) in w.chunks_exact(18).zip(x) {
-            let d = f16_le(wb) * xb.d.to_f32();
+            let d = f16_le(wb) * f16_to_f32(xb.d);
             let lanes = q4_0_lanes(&wb[2..18], &xb.qs);
             for (a, &sumi) in acc.iter_mut().zip(&lanes) {
                 *a = fmaf(d, sumi as f32, *a);
@@ -198,7 +192,7 @@ mod dsp {
         let mut acc = 0.0f32;
         for (wb, xb) in w.chunks_exact(18).zip(x) {
             let sumi: i32 = q4_0_lanes(&wb[2..18], &xb.qs).iter().sum();
-            acc = fmaf(sumi as f32, f16_le(wb) * xb.d.to_f32(), acc);
+            acc = fmaf(sumi as f32, f16_le(wb) * f16_to_f32(xb.d), acc);
         }
         acc
     }
@@ -220,7 +214,7 @@ mod dsp {
     fn vec_dot_q8_0_q8_0(w: &[u8], x: &[BlockQ8_0]) -> f32 {
         let mut acc = [0.0f32; LANES];
         for (wb, xb) in w.chunks_exact(34).zip(x) {
-            let d = f16_le(wb) * xb.d.to_f32();
+            let d = f16_le(wb) * f16_to_f32(xb.d);
             let lanes = q8_0_lanes(&wb[2..34], &xb.qs);
             for (a, &sumi) in acc.iter_mut().zip(&lanes) {
                 *a = fmaf(d, sumi as f32, *a);

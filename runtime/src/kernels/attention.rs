@@ -7,7 +7,8 @@
 //! picks one for the session's kernel table.
 
 use super::dispatch::Kernels;
-use crate::quant::scalar::{ggml_dot_f16, ggml_dot_f32, F32_STEP};
+use crate::math::f16_to_f32;
+use crate::quant::scalar::{by_index, by_step, ggml_dot_f16, ggml_dot_f32, F32_STEP};
 use half::f16;
 
 /// Scores for `scores.len()` positions: `scores[t] = keys[t·stride ..][..q.len()] · q`.
@@ -37,13 +38,13 @@ pub static SCALAR: AttnKernels = AttnKernels {
     scores_f32: |keys, stride, q, scores| {
         for (t, s) in scores.iter_mut().enumerate() {
             let k = &keys[t * stride..t * stride + q.len()];
-            *s = ggml_dot_f32(q.len(), |i| k[i], |i| q[i]);
+            *s = ggml_dot_f32(q.len(), by_step(k, |v| v), by_step(q, |v| v));
         }
     },
     scores_f16: |keys, stride, q, scores| {
         for (t, s) in scores.iter_mut().enumerate() {
             let k = &keys[t * stride..t * stride + q.len()];
-            *s = ggml_dot_f16(q.len(), |i| k[i].to_f32(), |i| q[i]);
+            *s = ggml_dot_f16(q.len(), by_step(k, f16_to_f32), by_step(q, |v| v));
         }
     },
     values_f32: |values, stride, w, out| {
@@ -51,7 +52,8 @@ pub static SCALAR: AttnKernels = AttnKernels {
         let padded = n.div_ceil(F32_STEP) * F32_STEP;
         for (d, o) in out.iter_mut().enumerate() {
             let v = |t: usize| if t < n { values[t * stride + d] } else { 0.0 };
-            *o = ggml_dot_f32(padded, v, |t| if t < n { w[t] } else { 0.0 });
+            let w = |t: usize| if t < n { w[t] } else { 0.0 };
+            *o = ggml_dot_f32(padded, by_index(v), by_index(w));
         }
     },
     values_f16: |values, stride, w, out| {
@@ -60,12 +62,13 @@ pub static SCALAR: AttnKernels = AttnKernels {
         for (d, o) in out.iter_mut().enumerate() {
             let v = |t: usize| {
                 if t < n {
-                    values[t * stride + d].to_f32()
+                    f16_to_f32(values[t * stride + d])
                 } else {
                     0.0
                 }
             };
-            *o = ggml_dot_f16(padded, v, |t| if t < n { w[t] } else { 0.0 });
+            let w = |t: usize| if t < n { w[t] } else { 0.0 };
+            *o = ggml_dot_f16(padded, by_index(v), by_index(w));
         }
     },
     softmax: super::softmax,
@@ -89,6 +92,7 @@ mod x86 {
     //! only after run-time detection of those features.
 
     use super::{AttnKernels, F32_STEP};
+    use crate::quant::scalar;
     use core::arch::x86_64::*;
     use half::f16;
 
@@ -284,7 +288,8 @@ mod x86 {
                     0.0
                 }
             };
-            *o = crate::quant::scalar::ggml_dot_f32(padded, v, |t| if t < n { w[t] } else { 0.0 });
+            let w = |t: usize| if t < n { w[t] } else { 0.0 };
+            *o = scalar::ggml_dot_f32(padded, scalar::by_index(v), scalar::by_index(w));
         }
     }
 }

@@ -8,7 +8,7 @@
 //! are typed, since the runtime writes them itself.
 
 use super::blocks::{BlockQ8K, BlockQ8_0, QK8_0, QK_K};
-use crate::math::fmaf;
+use crate::math::{f16_le, f16_to_f32, f32_to_f16, fmaf};
 use half::f16;
 
 /// ggml's `nearest_int`: round half to even through the float mantissa (|x| < 2^22).
@@ -20,7 +20,7 @@ pub fn nearest_int(x: f32) -> i32 {
 
 #[inline(always)]
 fn f16_at(b: &[u8], i: usize) -> f32 {
-    f16::from_le_bytes([b[i], b[i + 1]]).to_f32()
+    f16_le(&b[i..i + 2])
 }
 
 /// Activations → Q8_0 as ggml's x86 path does: `d = amax/127`, `q = rne(x·127/amax)`.
@@ -29,7 +29,7 @@ pub fn quantize_row_q8_0(x: &[f32], y: &mut [BlockQ8_0]) {
         let amax = xb.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let d = amax / 127.0;
         let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
-        yb.d = f16::from_f32(d);
+        yb.d = f32_to_f16(d);
         for (q, &v) in yb.qs.iter_mut().zip(xb) {
             *q = nearest_int(v * id) as i8;
         }
@@ -85,41 +85,80 @@ pub const LANES: usize = 8;
 /// `GGML_F32_STEP` on AVX2: four registers of eight lanes per loop iteration.
 pub const F32_STEP: usize = 32;
 
-/// The main loop of ggml's f32/f16 `vec_dot`s over the first `np` (a multiple of 32)
-/// elements: element `i` fused into register `(i % 32) / 8`, lane `i % 8`.
+/// The main loop of ggml's f32/f16 `vec_dot`s over `n_steps` steps of 32 elements, reduced
+/// with [`reduce_f32x8x4`]: element `e` of step `s` (`a(s, e)`, `b(s, e)`: element
+/// `32·s + e`) fused into register `e / 8`, lane `e % 8`.
+///
+/// Computed one register at a time: each lane still takes its products in ggml's order
+/// (the lanes are independent), and eight accumulators fit in FPU registers where the 32
+/// of all four would live in memory. Without a step every lane is `+0.0`, and so is the sum.
 #[inline(always)]
-fn steps(np: usize, a: &impl Fn(usize) -> f32, b: &impl Fn(usize) -> f32) -> [[f32; LANES]; 4] {
-    let mut acc = [[0.0f32; LANES]; 4];
-    for i in (0..np).step_by(F32_STEP) {
-        for (j, reg) in acc.iter_mut().enumerate() {
-            for (l, s) in reg.iter_mut().enumerate() {
-                let k = i + j * LANES + l;
-                *s = fmaf(a(k), b(k), *s);
+fn steps(
+    n_steps: usize,
+    a: &impl Fn(usize, usize) -> f32,
+    b: &impl Fn(usize, usize) -> f32,
+) -> f32 {
+    if n_steps == 0 {
+        return 0.0;
+    }
+    let acc = core::array::from_fn(|j| {
+        let mut reg = [0.0f32; LANES];
+        for s in 0..n_steps {
+            for (l, r) in reg.iter_mut().enumerate() {
+                let e = j * LANES + l;
+                *r = fmaf(a(s, e), b(s, e), *r);
             }
         }
-    }
-    acc
+        reg
+    });
+    reduce_f32x8x4(&acc)
 }
 
-/// `ggml_vec_dot_f32` as llama.cpp's AVX2+FMA build runs it, for `Σ a(i)·b(i)`, `i < n`:
-/// element `i` of each 32-element step is fused-multiply-added into register `(i % 32) / 8`,
-/// lane `i % 8`; the registers are reduced with [`reduce_f32x8x4`]. The leftover loop
+/// Index-addressed values (`f(i)`) in the step form that [`ggml_dot_f32`] and
+/// [`ggml_dot_f16`] take: `(s, e)` is element `32·s + e`.
+#[inline(always)]
+pub fn by_index(f: impl Fn(usize) -> f32) -> impl Fn(usize, usize) -> f32 {
+    move |s, e| f(F32_STEP * s + e)
+}
+
+/// The elements of `x` in step form, through `f`: whole steps are read as arrays, so the
+/// main loop checks bounds once per step, not per element.
+#[inline(always)]
+pub fn by_step<'x, T: Copy>(
+    x: &'x [T],
+    f: impl Fn(T) -> f32 + 'x,
+) -> impl Fn(usize, usize) -> f32 + 'x {
+    let (steps, _) = x.as_chunks::<F32_STEP>();
+    move |s, e| match steps.get(s) {
+        Some(c) => f(c[e]),
+        None => f(x[F32_STEP * s + e]),
+    }
+}
+
+/// `ggml_vec_dot_f32` as llama.cpp's AVX2+FMA build runs it, for `Σ a(i)·b(i)`, `i < n`,
+/// element `i` given as `(i / 32, i % 32)` (see [`by_index`], [`by_step`]): element `i` of
+/// each 32-element step is fused-multiply-added into register `(i % 32) / 8`, lane `i % 8`;
+/// the registers are reduced with [`reduce_f32x8x4`]. The leftover loop
 /// `sumf += x[i]*y[i]` was compiled (GCC, `-ffp-contract=fast`) into blocks of 8, then 4,
 /// whose rounded products are added in order, and FMAs for the last one to three.
 #[inline(always)]
-pub fn ggml_dot_f32(n: usize, a: impl Fn(usize) -> f32, b: impl Fn(usize) -> f32) -> f32 {
-    let np = n - n % F32_STEP;
-    let mut sum = reduce_f32x8x4(&steps(np, &a, &b));
-    let mut i = np;
-    while n - i >= 8 {
-        (i..i + 8).for_each(|k| sum += a(k) * b(k));
-        i += 8;
+pub fn ggml_dot_f32(
+    n: usize,
+    a: impl Fn(usize, usize) -> f32,
+    b: impl Fn(usize, usize) -> f32,
+) -> f32 {
+    let (s, rest) = (n / F32_STEP, n % F32_STEP);
+    let mut sum = steps(s, &a, &b);
+    let mut e = 0;
+    while rest - e >= 8 {
+        (e..e + 8).for_each(|e| sum += a(s, e) * b(s, e));
+        e += 8;
     }
-    if n - i >= 4 {
-        (i..i + 4).for_each(|k| sum += a(k) * b(k));
-        i += 4;
+    if rest - e >= 4 {
+        (e..e + 4).for_each(|e| sum += a(s, e) * b(s, e));
+        e += 4;
     }
-    (i..n).for_each(|k| sum = fmaf(a(k), b(k), sum));
+    (e..rest).for_each(|e| sum = fmaf(a(s, e), b(s, e), sum));
     sum
 }
 
@@ -127,10 +166,14 @@ pub fn ggml_dot_f32(n: usize, a: impl Fn(usize) -> f32, b: impl Fn(usize) -> f32
 /// [`ggml_dot_f32`]'s main loop (the products are exact in f32, so fusing changes nothing
 /// here); the leftover products summed in f64.
 #[inline(always)]
-pub fn ggml_dot_f16(n: usize, a: impl Fn(usize) -> f32, b: impl Fn(usize) -> f32) -> f32 {
-    let np = n - n % F32_STEP;
-    let mut sum = reduce_f32x8x4(&steps(np, &a, &b)) as f64;
-    (np..n).for_each(|k| sum += (a(k) * b(k)) as f64);
+pub fn ggml_dot_f16(
+    n: usize,
+    a: impl Fn(usize, usize) -> f32,
+    b: impl Fn(usize, usize) -> f32,
+) -> f32 {
+    let (s, rest) = (n / F32_STEP, n % F32_STEP);
+    let mut sum = steps(s, &a, &b) as f64;
+    (0..rest).for_each(|e| sum += (a(s, e) * b(s, e)) as f64);
     sum as f32
 }
 
@@ -154,7 +197,7 @@ fn q4_0_at(qs: &[u8], e: usize) -> i32 {
 pub fn vec_dot_q4_0_q8_0(w: &[u8], x: &[BlockQ8_0]) -> f32 {
     let mut acc = [0.0f32; LANES];
     for (wb, xb) in w.chunks_exact(18).zip(x) {
-        let d = f16_at(wb, 0) * xb.d.to_f32();
+        let d = f16_at(wb, 0) * f16_to_f32(xb.d);
         let qs = &wb[2..18];
         for (l, a) in acc.iter_mut().enumerate() {
             let sumi: i32 = (4 * l..4 * l + 4)
@@ -175,7 +218,7 @@ pub fn vec_dot_q4_0_q8_0_repacked(w: &[u8], x: &[BlockQ8_0]) -> f32 {
     for (wb, xb) in w.chunks_exact(18).zip(x) {
         let qs = &wb[2..18];
         let sumi: i32 = (0..QK8_0).map(|e| q4_0_at(qs, e) * xb.qs[e] as i32).sum();
-        acc = fmaf(sumi as f32, f16_at(wb, 0) * xb.d.to_f32(), acc);
+        acc = fmaf(sumi as f32, f16_at(wb, 0) * f16_to_f32(xb.d), acc);
     }
     acc
 }
@@ -185,7 +228,7 @@ pub fn vec_dot_q4_0_q8_0_repacked(w: &[u8], x: &[BlockQ8_0]) -> f32 {
 pub fn vec_dot_q8_0_q8_0(w: &[u8], x: &[BlockQ8_0]) -> f32 {
     let mut acc = [0.0f32; LANES];
     for (wb, xb) in w.chunks_exact(34).zip(x) {
-        let d = f16_at(wb, 0) * xb.d.to_f32();
+        let d = f16_at(wb, 0) * f16_to_f32(xb.d);
         let qs = &wb[2..34];
         for (l, a) in acc.iter_mut().enumerate() {
             let sumi: i32 = (4 * l..4 * l + 4)
@@ -244,19 +287,30 @@ pub fn vec_dot_q6k_q8k(w: &[u8], x: &[BlockQ8K]) -> f32 {
 
 /// F16 weights · F16 activations (`ggml_vec_dot_f16`).
 pub fn vec_dot_f16(w: &[u8], x: &[f16]) -> f32 {
-    ggml_dot_f16(x.len(), |i| f16_at(w, 2 * i), |i| x[i].to_f32())
+    // The weight row's whole steps, as many as `x` has (as `by_step` reads `x`).
+    let ws = &w.as_chunks::<{ 2 * F32_STEP }>().0[..x.len() / F32_STEP];
+    let wv = |s: usize, e: usize| match ws.get(s) {
+        Some(c) => f16_le(&c[2 * e..]),
+        None => f16_at(w, 2 * (F32_STEP * s + e)),
+    };
+    ggml_dot_f16(x.len(), wv, by_step(x, f16_to_f32))
 }
 
 /// F32 weights · F32 activations (`ggml_vec_dot_f32`).
 pub fn vec_dot_f32(w: &[u8], x: &[f32]) -> f32 {
-    ggml_dot_f32(x.len(), |i| f32_at(w, i), |i| x[i])
+    let ws = &w.as_chunks::<{ 4 * F32_STEP }>().0[..x.len() / F32_STEP];
+    let wv = |s: usize, e: usize| match ws.get(s) {
+        Some(c) => f32_at(c, e),
+        None => f32_at(w, F32_STEP * s + e),
+    };
+    ggml_dot_f32(x.len(), wv, by_step(x, |v| v))
 }
 
 /// Dense f32 dot product in `ggml_vec_dot_f32`'s order (attention scores).
 #[inline]
 pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
-    ggml_dot_f32(n, |i| a[i], |i| b[i])
+    ggml_dot_f32(n, by_step(&a[..n], |v| v), by_step(&b[..n], |v| v))
 }
 
 /// Dequantize one row of `ty` into f32 (embedding lookups).
@@ -270,7 +324,7 @@ pub fn dequantize_row(ty: super::GgmlType, src: &[u8], out: &mut [f32]) {
         }
         T::F16 => {
             for (o, c) in out.iter_mut().zip(src.chunks_exact(2)) {
-                *o = f16::from_le_bytes([c[0], c[1]]).to_f32();
+                *o = f16_le(c);
             }
         }
         T::Q8_0 => {
