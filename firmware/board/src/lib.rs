@@ -9,6 +9,7 @@
 
 mod boot;
 mod image;
+pub mod mmio;
 
 pub use boot::{arena_needed, boot, BoardConfig, BootError};
 pub use image::{gguf_len, model_in_region};

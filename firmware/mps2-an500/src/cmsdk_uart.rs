@@ -3,8 +3,8 @@
 //! A one-byte buffer each way, polled. Its only state bits are "TX full" and "RX full".
 
 use core::convert::Infallible;
-use core::ptr::{read_volatile, write_volatile};
 use embedded_io::{ErrorType, Read, ReadReady, Write};
+use mote_board::mmio::Registers;
 
 // Register offsets in bytes.
 const DATA: usize = 0x00;
@@ -18,7 +18,7 @@ const CTRL_TX_EN: u32 = 1 << 0;
 const CTRL_RX_EN: u32 = 1 << 1;
 
 pub struct CmsdkUart {
-    regs: *mut u32,
+    regs: Registers,
 }
 
 impl CmsdkUart {
@@ -27,32 +27,22 @@ impl CmsdkUart {
     /// while this value is used.
     pub unsafe fn new(base: usize) -> Self {
         CmsdkUart {
-            regs: base as *mut u32,
+            // SAFETY: this function's contract, and the offsets used are the ones above.
+            regs: unsafe { Registers::new(base) },
         }
-    }
-
-    fn read_reg(&self, r: usize) -> u32 {
-        // SAFETY: `new`'s contract: `regs` points at the UART's register block, and `r` is
-        // one of the register offsets above, inside it.
-        unsafe { read_volatile(self.regs.byte_add(r)) }
-    }
-
-    fn write_reg(&mut self, r: usize, v: u32) {
-        // SAFETY: as in `read_reg`; `&mut self` keeps writes from this value exclusive.
-        unsafe { write_volatile(self.regs.byte_add(r), v) }
     }
 
     /// Enable both directions at 115200 baud from the 25 MHz APB clock (QEMU ignores it).
     pub fn init(&mut self) {
-        self.write_reg(BAUDDIV, 25_000_000 / 115_200);
-        self.write_reg(CTRL, CTRL_TX_EN | CTRL_RX_EN);
+        self.regs.write(BAUDDIV, 25_000_000 / 115_200);
+        self.regs.write(CTRL, CTRL_TX_EN | CTRL_RX_EN);
         // QEMU (checked with 7.2) only resumes taking input from its character backend
         // after DATA has been read once; without this, piped input is never seen.
-        let _ = self.read_reg(DATA);
+        let _ = self.regs.read(DATA);
     }
 
     fn rx_full(&self) -> bool {
-        self.read_reg(STATE) & STATE_RX_FULL != 0
+        self.regs.read(STATE) & STATE_RX_FULL != 0
     }
 }
 
@@ -69,7 +59,7 @@ impl Read for CmsdkUart {
         while !self.rx_full() {}
         let mut n = 0;
         while n < buf.len() && self.rx_full() {
-            buf[n] = self.read_reg(DATA) as u8;
+            buf[n] = self.regs.read(DATA) as u8;
             n += 1;
         }
         Ok(n)
@@ -85,14 +75,14 @@ impl ReadReady for CmsdkUart {
 impl Write for CmsdkUart {
     fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
         for &b in buf {
-            while self.read_reg(STATE) & STATE_TX_FULL != 0 {}
-            self.write_reg(DATA, b as u32);
+            while self.regs.read(STATE) & STATE_TX_FULL != 0 {}
+            self.regs.write(DATA, b as u32);
         }
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> Result<(), Infallible> {
-        while self.read_reg(STATE) & STATE_TX_FULL != 0 {}
+        while self.regs.read(STATE) & STATE_TX_FULL != 0 {}
         Ok(())
     }
 }

@@ -4,8 +4,8 @@
 //! byte is passed on as read, and the console copes with garbage input.
 
 use core::convert::Infallible;
-use core::ptr::{read_volatile, write_volatile};
 use embedded_io::{ErrorType, Read, ReadReady, Write};
+use mote_board::mmio::Registers;
 
 // Register offsets in bytes.
 const DR: usize = 0x00;
@@ -26,7 +26,7 @@ const CR_TXE: u32 = 1 << 8;
 const CR_RXE: u32 = 1 << 9;
 
 pub struct Pl011 {
-    regs: *mut u32,
+    regs: Registers,
 }
 
 impl Pl011 {
@@ -35,40 +35,30 @@ impl Pl011 {
     /// else drives that UART while this value is used.
     pub unsafe fn new(base: usize) -> Self {
         Pl011 {
-            regs: base as *mut u32,
+            // SAFETY: this function's contract, and the offsets used are the ones above.
+            regs: unsafe { Registers::new(base) },
         }
-    }
-
-    fn read_reg(&self, r: usize) -> u32 {
-        // SAFETY: `new`'s contract: `regs` points at the UART's register block, and `r` is
-        // one of the register offsets above, inside it.
-        unsafe { read_volatile(self.regs.byte_add(r)) }
-    }
-
-    fn write_reg(&mut self, r: usize, v: u32) {
-        // SAFETY: as in `read_reg`; `&mut self` keeps writes from this value exclusive.
-        unsafe { write_volatile(self.regs.byte_add(r), v) }
     }
 
     /// 115200 8N1 from the 24 MHz UART clock QEMU's `virt` gives it (QEMU ignores the rate;
     /// set for hardware with the same clock), FIFOs on, no interrupts.
     pub fn init(&mut self) {
-        self.write_reg(CR, 0);
-        self.write_reg(IMSC, 0);
+        self.regs.write(CR, 0);
+        self.regs.write(IMSC, 0);
         // 24e6 / (16 · 115200) = 13.02: IBRD 13, FBRD round(0.02 · 64) = 1.
-        self.write_reg(IBRD, 13);
-        self.write_reg(FBRD, 1);
-        self.write_reg(LCR_H, LCR_H_WLEN8 | LCR_H_FEN);
-        self.write_reg(CR, CR_UARTEN | CR_TXE | CR_RXE);
+        self.regs.write(IBRD, 13);
+        self.regs.write(FBRD, 1);
+        self.regs.write(LCR_H, LCR_H_WLEN8 | LCR_H_FEN);
+        self.regs.write(CR, CR_UARTEN | CR_TXE | CR_RXE);
     }
 
     fn rx_empty(&self) -> bool {
-        self.read_reg(FR) & FR_RXFE != 0
+        self.regs.read(FR) & FR_RXFE != 0
     }
 
     fn put(&mut self, b: u8) {
-        while self.read_reg(FR) & FR_TXFF != 0 {}
-        self.write_reg(DR, b as u32);
+        while self.regs.read(FR) & FR_TXFF != 0 {}
+        self.regs.write(DR, b as u32);
     }
 }
 
@@ -85,7 +75,7 @@ impl Read for Pl011 {
         while self.rx_empty() {}
         let mut n = 0;
         while n < buf.len() && !self.rx_empty() {
-            buf[n] = self.read_reg(DR) as u8;
+            buf[n] = self.regs.read(DR) as u8;
             n += 1;
         }
         Ok(n)
@@ -107,7 +97,7 @@ impl Write for Pl011 {
     }
 
     fn flush(&mut self) -> Result<(), Infallible> {
-        while self.read_reg(FR) & FR_BUSY != 0 {}
+        while self.regs.read(FR) & FR_BUSY != 0 {}
         Ok(())
     }
 }
