@@ -6,11 +6,13 @@
 //! The QEMU test needs qemu-system-aarch64 and the aarch64-unknown-none target
 //! (scripts/setup.sh installs both); without them it fails, it does not skip.
 
+mod tiny_cli_model;
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use tiny_cli_model::tiny_model;
 
 use mote_toolchain::data::sft::parse_conversation;
 use mote_toolchain::data::{read_preferences, read_records};
@@ -549,44 +551,11 @@ fn a_terminating_signal_restores_the_terminal() {
 
 // ---- The real console on QEMU ----------------------------------------------------------
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn run_ok(cmd: &mut Command) -> String {
     let o = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     let err = text(&o.stderr);
     assert!(o.status.success(), "{cmd:?} failed:\n{err}");
     text(&o.stdout) + &err
-}
-
-/// A tokenizer trained on the test corpus and a fresh tiny model (as in `label.rs`).
-fn tiny_model(dir: &Path) -> PathBuf {
-    let corpus = workspace().join("models/data/tiny-corpus.txt");
-    let tok = dir.join("tok");
-    run_ok(
-        Command::new(MOTE)
-            .args(["tokenizer", "train", "-i", s(&corpus)])
-            .args(["--vocab", "512", "-o", s(&tok)]),
-    );
-    let cfg = dir.join("model.toml");
-    std::fs::write(
-        &cfg,
-        "[model]\nname = \"console-test\"\ndim = 32\nn_layers = 1\nn_heads = 2\n\
-         n_kv_heads = 1\nhidden = 64\nvocab = 512\nctx = 128\ntied = true\n",
-    )
-    .unwrap();
-    let ckpt = dir.join("init");
-    run_ok(Command::new(MOTE).args([
-        "init",
-        "--config",
-        s(&cfg),
-        "--tokenizer",
-        s(&tok),
-        "-o",
-        s(&ckpt),
-    ]));
-    ckpt
 }
 
 fn free_port() -> u16 {
@@ -695,7 +664,7 @@ fn qemu_board_feedback_trains_a_reward_model() {
     assert!(logged.contains(" > /better A better answer.\n"), "{logged}");
 
     // The loop closes: mote rm and mote sft take the files as they are.
-    let base = tiny_model(dir.path());
+    let base = tiny_model(dir.path(), "console-test", &[]);
     let common = [
         "--steps",
         "2",

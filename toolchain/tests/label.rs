@@ -5,12 +5,14 @@
 //! The browser test drives headless Chromium with playwright-core (`tests/e2e`, installed
 //! by `scripts/setup.sh`); it fails when node, the npm packages or Chromium are missing.
 
+mod tiny_cli_model;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
+use tiny_cli_model::tiny_model;
 
 use serde_json::{json, Value};
 
@@ -740,36 +742,6 @@ fn browser_samples(dir: &Path) -> PathBuf {
     path
 }
 
-/// A tokenizer trained on the corpus and the labels, and a fresh tiny model.
-fn tiny_model(dir: &Path, extra_text: &[&Path]) -> PathBuf {
-    let corpus = workspace().join("models/data/tiny-corpus.txt");
-    let tok = dir.join("tok");
-    let mut cmd = Command::new(MOTE);
-    cmd.args(["tokenizer", "train", "-i", s(&corpus)]);
-    for p in extra_text {
-        cmd.arg(p);
-    }
-    run_ok(cmd.args(["--vocab", "512", "-o", s(&tok)]));
-    let cfg = dir.join("model.toml");
-    std::fs::write(
-        &cfg,
-        "[model]\nname = \"label-test\"\ndim = 32\nn_layers = 1\nn_heads = 2\n\
-         n_kv_heads = 1\nhidden = 64\nvocab = 512\nctx = 128\ntied = true\n",
-    )
-    .unwrap();
-    let ckpt = dir.join("init");
-    run_ok(Command::new(MOTE).args([
-        "init",
-        "--config",
-        s(&cfg),
-        "--tokenizer",
-        s(&tok),
-        "-o",
-        s(&ckpt),
-    ]));
-    ckpt
-}
-
 #[test]
 fn browser_ranks_writes_resumes_and_the_labels_train() {
     let dir = tempfile::tempdir().unwrap();
@@ -842,7 +814,7 @@ fn browser_ranks_writes_resumes_and_the_labels_train() {
     assert_eq!(lines(&ann.join("skips.jsonl")).len(), 1);
 
     // The labels train: a reward model on the rankings (ties included), SFT on the demos.
-    let base = tiny_model(dir.path(), &[&ann.join("demos.jsonl")]);
+    let base = tiny_model(dir.path(), "label-test", &[&ann.join("demos.jsonl")]);
     let rm_out = dir.path().join("rm");
     let common = [
         "--steps",
