@@ -12,6 +12,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use half::f16;
+use mote_runtime::kernels::dispatch::{MmQ8_0, RowsQ8_0};
 use mote_runtime::kernels::{Backend, Kernels};
 use mote_runtime::quant::{BlockQ8K, BlockQ8_0, QK8_0, QK_K};
 use std::hint::black_box;
@@ -145,5 +146,61 @@ fn quantize_benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, rows_benches, quantize_benches);
+/// A multi-position bench: name, weights, the table's kernel, its row kernel.
+type MmCase<'a> = (
+    &'static str,
+    &'a [u8],
+    fn(&Kernels) -> Option<MmQ8_0>,
+    fn(&Kernels) -> RowsQ8_0,
+);
+
+/// Prompt-processing calls as the batched matmul makes them: 64 rows by 16 positions, each
+/// table's multi-position kernel where it has one, else its row kernel position by
+/// position (the scalar table's reference).
+fn mm_benches(c: &mut Criterion) {
+    const ROWS: usize = 64;
+    const POS: usize = 16;
+    let tables = tables();
+    let scalar = Kernels::get(Backend::Scalar).unwrap();
+    let mut g = Lcg(3);
+    for cols in [288, 768, 2048] {
+        let nb = cols / QK8_0;
+        let x: Vec<f32> = (0..cols * POS).map(|_| g.unit() * 3.0).collect();
+        let mut x8 = vec![BlockQ8_0::ZERO; nb * POS];
+        for (xs, ys) in x.chunks_exact(cols).zip(x8.chunks_exact_mut(nb)) {
+            (scalar.quantize_q8_0)(xs, ys);
+        }
+        let w4 = g.blocks(ROWS, nb, 18, 0);
+        let w8 = g.blocks(ROWS, nb, 34, 0);
+        let mut out = vec![0.0f32; ROWS * POS];
+        let cases: [MmCase; 2] = [
+            (
+                "q4_0_repacked_mm",
+                &w4,
+                |k| k.q4_0_repacked_mm,
+                |k| k.q4_0_repacked,
+            ),
+            ("q8_0_mm", &w8, |k| k.q8_0_mm, |k| k.q8_0),
+        ];
+        for (name, w, mm, rows) in cases {
+            let mut group = c.benchmark_group(format!("{name}/{ROWS}x{cols}x{POS}"));
+            group.throughput(Throughput::Elements((ROWS * cols * POS) as u64));
+            for &k in &tables {
+                group.bench_function(BenchmarkId::from_parameter(k.backend.name()), |b| {
+                    b.iter(|| match mm(k) {
+                        Some(f) => f(w, &x8, nb, POS, black_box(&mut out)),
+                        None => {
+                            for (xs, o) in x8.chunks_exact(nb).zip(out.chunks_exact_mut(ROWS)) {
+                                rows(k)(w, xs, black_box(o));
+                            }
+                        }
+                    })
+                });
+            }
+            group.finish();
+        }
+    }
+}
+
+criterion_group!(benches, rows_benches, quantize_benches, mm_benches);
 criterion_main!(benches);

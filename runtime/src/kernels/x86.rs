@@ -23,7 +23,8 @@
 //! - Q6_K's unsigned 6-bit quants, scales and `bsums` offset follow ggml's own lanes.
 //!
 //! A second table, [`AVX512`], is the AVX2 one with Q8_0 and repacked Q4_0 row kernels that
-//! use AVX-512 VNNI's `vpdpbusd` (on CPUs with AVX-512F/BW/VL and VNNI), again bit for bit.
+//! use AVX-512 VNNI's `vpdpbusd` (on CPUs with AVX-512F/BW/VL and VNNI), again bit for bit,
+//! and multi-position kernels for prompts ([`mm_vnni`]) that use the extra registers.
 //!
 //! The table is usable from any context: each entry checks (once per call, a cached flag)
 //! that the CPU has the three extensions and otherwise runs the scalar kernel, so even a
@@ -36,6 +37,7 @@ use half::f16;
 mod avx512;
 mod float;
 mod mm;
+mod mm_vnni;
 mod q4;
 mod q6k;
 mod q8;
@@ -92,7 +94,7 @@ pub static AVX512: Kernels = Kernels {
     q4_0,
     q4_0_repacked: q4_0_repacked_vnni,
     q8_0: q8_0_vnni,
-    q4_0_repacked_mm: Some(q4_0_repacked_mm),
+    q4_0_repacked_mm: Some(q4_0_repacked_mm_vnni),
     q8_0_mm: Some(q8_0_mm_vnni),
     q6_k,
     f16: rows_f16,
@@ -115,13 +117,25 @@ fn q8_0_vnni(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
     unsafe { avx512::q8_0(w, x, out) }
 }
 
+fn q4_0_repacked_mm_vnni(w: &[u8], x: &[BlockQ8_0], x_stride: usize, n: usize, out: &mut [f32]) {
+    let rows = out.len().checked_div(n).unwrap_or(0);
+    match mm::blocks(w, rows, 18, x, x_stride, n) {
+        Some(nb) if available_avx512() && out.len() == n * rows => {
+            // SAFETY: `available_avx512()` confirmed every feature the kernel needs; `blocks`
+            // checked the shapes; `out.len()` is `n·rows`.
+            unsafe { mm_vnni::q4_0_repacked(w, x, x_stride, n, nb, out) }
+        }
+        _ => per_position(q4_0_repacked_vnni, w, x, x_stride, n, out),
+    }
+}
+
 fn q8_0_mm_vnni(w: &[u8], x: &[BlockQ8_0], x_stride: usize, n: usize, out: &mut [f32]) {
     let rows = out.len().checked_div(n).unwrap_or(0);
     match mm::blocks(w, rows, 34, x, x_stride, n) {
         Some(nb) if available_avx512() && out.len() == n * rows => {
             // SAFETY: `available_avx512()` confirmed every feature the kernel needs; `blocks`
             // checked the shapes; `out.len()` is `n·rows`.
-            unsafe { avx512::q8_0_mm(w, x, x_stride, n, nb, out) }
+            unsafe { mm_vnni::q8_0(w, x, x_stride, n, nb, out) }
         }
         _ => per_position(q8_0_vnni, w, x, x_stride, n, out),
     }
