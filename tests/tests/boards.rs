@@ -210,7 +210,7 @@ fn rp2350_image_builds_fits_and_converts_to_uf2() {
     assert!(u.ram_used() <= 520 << 10, "{u:?}");
     let dir = tempfile::tempdir().unwrap();
     let uf2 = dir.path().join("mote.uf2");
-    flash::write_uf2(&image, &uf2).unwrap();
+    flash::write_uf2(&image, &uf2, false).unwrap();
     let bytes = std::fs::read(&uf2).unwrap();
     assert_eq!(bytes.len() % 512, 0);
     let blocks = bytes.len() as u64 / 512;
@@ -222,6 +222,15 @@ fn rp2350_image_builds_fits_and_converts_to_uf2() {
     );
     // The first block is the start of flash, where the vector table and IMAGE_DEF are.
     assert_eq!(&bytes[12..16], &0x1000_0000u32.to_le_bytes());
+
+    // With the RP2350-E10 block (what `mote flash` writes by default): one absolute-family
+    // block first, then the same file.
+    let e10 = dir.path().join("mote-e10.uf2");
+    flash::write_uf2(&image, &e10, true).unwrap();
+    let with = std::fs::read(&e10).unwrap();
+    assert_eq!(&with[512..], &bytes[..]);
+    assert_eq!(&with[12..16], &0x10ff_ff00u32.to_le_bytes());
+    assert_eq!(&with[28..32], &0xe48b_ff57u32.to_le_bytes());
 }
 
 /// The aligned model shipped in `models/` (made by the assistant pipeline; the command is in
