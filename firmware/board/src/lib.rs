@@ -10,6 +10,7 @@
 mod boot;
 mod image;
 pub mod mmio;
+mod statics;
 
 pub use boot::{arena_needed, boot, BoardConfig, BootError};
 pub use image::{gguf_len, model_in_region};

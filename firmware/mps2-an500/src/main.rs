@@ -15,15 +15,7 @@ include!(concat!(env!("OUT_DIR"), "/board_config.rs"));
 
 const UART0_BASE: usize = 0x4000_4000;
 
-/// Aligns the model like a GGUF's own data alignment, so tensors are where the file says.
-#[repr(C, align(32))]
-struct Aligned<T: ?Sized>(T);
-static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(env!("MOTE_MODEL_FILE")));
-
-/// The console's memory, zeroed with the rest of .bss at reset.
-#[repr(C, align(64))]
-struct Arena([u8; ARENA_BYTES]);
-static mut ARENA: Arena = Arena([0; ARENA_BYTES]);
+mote_board::board_statics!(model: env!("MOTE_MODEL_FILE"), arena_bytes: ARENA_BYTES);
 
 #[entry]
 fn main() -> ! {
@@ -37,7 +29,7 @@ fn main() -> ! {
     // SAFETY: `main` runs once (cortex-m-rt's `entry`), and this is the only place that
     // names ARENA.
     let arena = unsafe { &mut (*addr_of_mut!(ARENA)).0 };
-    let result = mote_board::boot(&MODEL.0, arena, &mut uart, clock, &CONFIG);
+    let result = mote_board::boot(MODEL, arena, &mut uart, clock, &CONFIG);
     if let Err(e) = &result {
         let _ = write!(Writer(&mut uart), "\r\nerror: {e}\r\n");
     }

@@ -15,10 +15,7 @@ include!(concat!(env!("OUT_DIR"), "/board_config.rs"));
 
 const UART_BASE: usize = 0x0900_0000;
 
-/// The console's memory, zeroed with the rest of .bss at reset.
-#[repr(C, align(64))]
-struct Arena([u8; ARENA_BYTES]);
-static mut ARENA: Arena = Arena([0; ARENA_BYTES]);
+mote_board::board_statics!(arena_bytes: ARENA_BYTES);
 
 extern "C" {
     static __model_start: u8;

@@ -21,15 +21,7 @@ pub static IMAGE_DEF: hal::block::ImageDef = hal::block::ImageDef::secure_exe();
 /// The Pico 2's crystal.
 const XTAL_HZ: u32 = 12_000_000;
 
-/// Aligns the model like a GGUF's own data alignment, so tensors are where the file says.
-#[repr(C, align(32))]
-struct Aligned<T: ?Sized>(T);
-static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(env!("MOTE_MODEL_FILE")));
-
-/// The console's memory, zeroed with the rest of .bss at reset.
-#[repr(C, align(64))]
-struct Arena([u8; ARENA_BYTES]);
-static mut ARENA: Arena = Arena([0; ARENA_BYTES]);
+mote_board::board_statics!(model: env!("MOTE_MODEL_FILE"), arena_bytes: ARENA_BYTES);
 
 /// The 1 MHz TIMER0 as the console's clock.
 struct TimerClock(hal::Timer<hal::timer::CopyableTimer0>);
@@ -83,7 +75,7 @@ fn main() -> ! {
     let arena = unsafe { &mut (*addr_of_mut!(ARENA)).0 };
     // A board has no one to exit to: after Ctrl-D (or an error) a new session starts.
     loop {
-        if let Err(e) = mote_board::boot(&MODEL.0, arena, &mut uart, TimerClock(timer), &CONFIG) {
+        if let Err(e) = mote_board::boot(MODEL, arena, &mut uart, TimerClock(timer), &CONFIG) {
             let _ = embedded_io::Write::write_fmt(&mut uart, format_args!("\r\nerror: {e}\r\n"));
             // A broken model or memory plan will not get better: wait for a reset.
             loop {
