@@ -142,7 +142,20 @@ fn script() -> Vec<Vec<u8>> {
     ]
 }
 
-fn check_transcript(board: Board, kernels: &str, out: &str) {
+/// `(used, size)` of each `stack: USED of SIZE bytes used at most` line of `/stats`.
+fn stack_use(out: &str) -> Vec<(u64, u64)> {
+    out.lines()
+        .filter_map(|l| l.trim_end().strip_prefix("stack: "))
+        .map(|l| {
+            let l = l.strip_suffix(" bytes used at most").unwrap();
+            let (used, size) = l.split_once(" of ").unwrap();
+            (used.parse().unwrap(), size.parse().unwrap())
+        })
+        .collect()
+}
+
+fn check_transcript(image: &Image, kernels: &str, out: &str) {
+    let board = image.board;
     let has = |what: &str| assert!(out.contains(what), "{board}: no `{what}` in:\n{out}");
     has(&format!("mote on {board}:"));
     has(&format!("{kernels} kernels"));
@@ -155,6 +168,15 @@ fn check_transcript(board: Board, kernels: &str, out: &str) {
     // Under -icount the clocks count instructions.
     assert_eq!(count(out.as_bytes(), b"instr/token"), 4, "{board}:\n{out}");
     has("memory: arena");
+    // The stack painted at reset: some of it used, not all, and the high-water mark only
+    // rises. Its size is the stack the link reserved.
+    let stack = stack_use(out);
+    assert_eq!(stack.len(), 2, "{board}: two /stats in:\n{out}");
+    for &(used, size) in &stack {
+        assert!(used > 0 && used < size, "{board}: stack {used} of {size}");
+        assert_eq!(size, image.usage.stack, "{board}");
+    }
+    assert!(stack[0].0 <= stack[1].0, "{board}: {stack:?}");
     for bad in ["panic", "error:", "exception", "hard fault"] {
         assert!(!out.contains(bad), "{board}: `{bad}` in:\n{out}");
     }
@@ -172,7 +194,7 @@ fn qemu_virt_console_session() {
     let _turn = board_lock(Board::QemuVirt);
     let image = build(&opts(Board::QemuVirt));
     let out = session(&image, &script());
-    check_transcript(Board::QemuVirt, "neon", &out);
+    check_transcript(&image, "neon", &out);
 }
 
 #[test]
@@ -181,7 +203,7 @@ fn mps2_an500_console_session() {
     let image = build(&opts(Board::Mps2An500));
     assert!(image.usage.stored <= 2 << 20 && image.usage.ram_used() <= 512 << 10);
     let out = session(&image, &script());
-    check_transcript(Board::Mps2An500, "arm-dsp", &out);
+    check_transcript(&image, "arm-dsp", &out);
 }
 
 /// The RAM budget is enforced by the link, not just reported: an arena that leaves no room

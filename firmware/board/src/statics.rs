@@ -5,7 +5,7 @@
 /// `arena_bytes` zeroed bytes (`ARENA.0`), 64-byte aligned, in .bss. Without `model:` it
 /// declares only `ARENA` (for a board whose model is a separate image).
 ///
-/// ```ignore
+/// ```text
 /// mote_board::board_statics!(model: env!("MOTE_MODEL_FILE"), arena_bytes: ARENA_BYTES);
 /// ```
 #[macro_export]

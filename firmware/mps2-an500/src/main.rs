@@ -17,6 +17,13 @@ const UART0_BASE: usize = 0x4000_4000;
 
 mote_board::board_statics!(model: env!("MOTE_MODEL_FILE"), arena_bytes: ARENA_BYTES);
 
+// The stack's bounds from memory.x; cortex-m-rt's `paint-stack` paints between them.
+extern "C" {
+    static _stack_end: u32;
+    static _stack_start: u32;
+}
+const _: () = assert!(cortex_m_rt::STACK_PAINT_VALUE == mote_board::STACK_PAINT);
+
 #[entry]
 fn main() -> ! {
     // `take` succeeds on the first call, which this is.
@@ -29,7 +36,11 @@ fn main() -> ! {
     // SAFETY: `main` runs once (cortex-m-rt's `entry`), and this is the only place that
     // names ARENA.
     let arena = unsafe { &mut (*addr_of_mut!(ARENA)).0 };
-    let result = mote_board::boot(MODEL, arena, &mut uart, clock, &CONFIG);
+    // SAFETY: memory.x makes _stack_end.._stack_start the stack, a region of RAM of its
+    // own, and cortex-m-rt painted all of it before calling `main`.
+    let stack =
+        unsafe { mote_board::PaintedStack::new(&raw const _stack_end, &raw const _stack_start) };
+    let result = mote_board::boot(MODEL, arena, &mut uart, clock, Some(&stack), &CONFIG);
     if let Err(e) = &result {
         let _ = write!(Writer(&mut uart), "\r\nerror: {e}\r\n");
     }

@@ -23,6 +23,13 @@ const XTAL_HZ: u32 = 12_000_000;
 
 mote_board::board_statics!(model: env!("MOTE_MODEL_FILE"), arena_bytes: ARENA_BYTES);
 
+// The stack's bounds from memory.x; cortex-m-rt's `paint-stack` paints between them.
+extern "C" {
+    static _stack_end: u32;
+    static _stack_start: u32;
+}
+const _: () = assert!(cortex_m_rt::STACK_PAINT_VALUE == mote_board::STACK_PAINT);
+
 /// The 1 MHz TIMER0 as the console's clock.
 struct TimerClock(hal::Timer<hal::timer::CopyableTimer0>);
 
@@ -73,9 +80,20 @@ fn main() -> ! {
     // SAFETY: `main` runs once (the `entry` attribute), and this is the only place that
     // names ARENA.
     let arena = unsafe { &mut (*addr_of_mut!(ARENA)).0 };
+    // SAFETY: memory.x makes _stack_end.._stack_start the stack, a region of RAM of its
+    // own, and cortex-m-rt painted all of it before calling `main`.
+    let stack =
+        unsafe { mote_board::PaintedStack::new(&raw const _stack_end, &raw const _stack_start) };
     // A board has no one to exit to: after Ctrl-D (or an error) a new session starts.
     loop {
-        if let Err(e) = mote_board::boot(MODEL, arena, &mut uart, TimerClock(timer), &CONFIG) {
+        if let Err(e) = mote_board::boot(
+            MODEL,
+            arena,
+            &mut uart,
+            TimerClock(timer),
+            Some(&stack),
+            &CONFIG,
+        ) {
             let _ = embedded_io::Write::write_fmt(&mut uart, format_args!("\r\nerror: {e}\r\n"));
             // A broken model or memory plan will not get better: wait for a reset.
             loop {
