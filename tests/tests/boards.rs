@@ -142,7 +142,20 @@ fn script() -> Vec<Vec<u8>> {
     ]
 }
 
-fn check_transcript(board: Board, kernels: &str, out: &str) {
+/// `(used, size)` of each `stack: USED of SIZE bytes used at most` line of `/stats`.
+fn stack_use(out: &str) -> Vec<(u64, u64)> {
+    out.lines()
+        .filter_map(|l| l.trim_end().strip_prefix("stack: "))
+        .map(|l| {
+            let l = l.strip_suffix(" bytes used at most").unwrap();
+            let (used, size) = l.split_once(" of ").unwrap();
+            (used.parse().unwrap(), size.parse().unwrap())
+        })
+        .collect()
+}
+
+fn check_transcript(image: &Image, kernels: &str, out: &str) {
+    let board = image.board;
     let has = |what: &str| assert!(out.contains(what), "{board}: no `{what}` in:\n{out}");
     has(&format!("mote on {board}:"));
     has(&format!("{kernels} kernels"));
@@ -155,6 +168,15 @@ fn check_transcript(board: Board, kernels: &str, out: &str) {
     // Under -icount the clocks count instructions.
     assert_eq!(count(out.as_bytes(), b"instr/token"), 4, "{board}:\n{out}");
     has("memory: arena");
+    // The stack painted at reset: some of it used, not all, and the high-water mark only
+    // rises. Its size is the stack the link reserved.
+    let stack = stack_use(out);
+    assert_eq!(stack.len(), 2, "{board}: two /stats in:\n{out}");
+    for &(used, size) in &stack {
+        assert!(used > 0 && used < size, "{board}: stack {used} of {size}");
+        assert_eq!(size, image.usage.stack, "{board}");
+    }
+    assert!(stack[0].0 <= stack[1].0, "{board}: {stack:?}");
     for bad in ["panic", "error:", "exception", "hard fault"] {
         assert!(!out.contains(bad), "{board}: `{bad}` in:\n{out}");
     }
@@ -172,7 +194,7 @@ fn qemu_virt_console_session() {
     let _turn = board_lock(Board::QemuVirt);
     let image = build(&opts(Board::QemuVirt));
     let out = session(&image, &script());
-    check_transcript(Board::QemuVirt, "neon", &out);
+    check_transcript(&image, "neon", &out);
 }
 
 #[test]
@@ -181,7 +203,7 @@ fn mps2_an500_console_session() {
     let image = build(&opts(Board::Mps2An500));
     assert!(image.usage.stored <= 2 << 20 && image.usage.ram_used() <= 512 << 10);
     let out = session(&image, &script());
-    check_transcript(Board::Mps2An500, "arm-dsp", &out);
+    check_transcript(&image, "arm-dsp", &out);
 }
 
 /// The RAM budget is enforced by the link, not just reported: an arena that leaves no room
@@ -210,7 +232,7 @@ fn rp2350_image_builds_fits_and_converts_to_uf2() {
     assert!(u.ram_used() <= 520 << 10, "{u:?}");
     let dir = tempfile::tempdir().unwrap();
     let uf2 = dir.path().join("mote.uf2");
-    flash::write_uf2(&image, &uf2).unwrap();
+    flash::write_uf2(&image, &uf2, false).unwrap();
     let bytes = std::fs::read(&uf2).unwrap();
     assert_eq!(bytes.len() % 512, 0);
     let blocks = bytes.len() as u64 / 512;
@@ -222,6 +244,15 @@ fn rp2350_image_builds_fits_and_converts_to_uf2() {
     );
     // The first block is the start of flash, where the vector table and IMAGE_DEF are.
     assert_eq!(&bytes[12..16], &0x1000_0000u32.to_le_bytes());
+
+    // With the RP2350-E10 block (what `mote flash` writes by default): one absolute-family
+    // block first, then the same file.
+    let e10 = dir.path().join("mote-e10.uf2");
+    flash::write_uf2(&image, &e10, true).unwrap();
+    let with = std::fs::read(&e10).unwrap();
+    assert_eq!(&with[512..], &bytes[..]);
+    assert_eq!(&with[12..16], &0x10ff_ff00u32.to_le_bytes());
+    assert_eq!(&with[28..32], &0xe48b_ff57u32.to_le_bytes());
 }
 
 /// The aligned model shipped in `models/` (made by the assistant pipeline; the command is in

@@ -2,7 +2,7 @@
 
 use core::fmt::{self, Write as _};
 use embedded_io::{Read, ReadReady, Write};
-use mote_console::{Clock, Console, ConsoleConfig, ConsoleError};
+use mote_console::{Clock, Console, ConsoleConfig, ConsoleError, StackGauge};
 use mote_runtime::kernels::Kernels;
 use mote_runtime::{Gguf, Model, Tokenizer};
 
@@ -67,12 +67,14 @@ pub fn arena_needed(model_bytes: &[u8], cfg: &BoardConfig) -> Result<usize, Boot
 }
 
 /// Parse the model, build the tokenizer in the front of `arena`, give the rest to the
-/// console and run it on `serial` until the user ends the session (Ctrl-D).
+/// console and run it on `serial` until the user ends the session (Ctrl-D). With `stack`,
+/// `/stats` reports the stack's high-water mark.
 pub fn boot<S, C>(
     model_bytes: &[u8],
     arena: &mut [u8],
     serial: &mut S,
     clock: C,
+    stack: Option<&dyn StackGauge>,
     cfg: &BoardConfig,
 ) -> Result<(), BootError<S::Error>>
 where
@@ -108,6 +110,9 @@ where
         .write_all(banner.as_bytes())
         .map_err(BootError::Serial)?;
     let mut console = Console::new(&model, &tok, rest, clock, cc)?;
+    if let Some(gauge) = stack {
+        console = console.with_stack(gauge);
+    }
     console.run(serial).map_err(BootError::Serial)
 }
 

@@ -10,7 +10,10 @@
 mod boot;
 mod image;
 pub mod mmio;
+mod stack;
+mod statics;
 
 pub use boot::{arena_needed, boot, BoardConfig, BootError};
 pub use image::{gguf_len, model_in_region};
-pub use mote_console::{Clock, ConsoleConfig};
+pub use mote_console::{Clock, ConsoleConfig, StackGauge};
+pub use stack::{PaintedStack, STACK_PAINT};

@@ -5,6 +5,7 @@
 use embedded_io::{ErrorType, Read, ReadReady, Write};
 use mote_board::{
     arena_needed, boot, model_in_region, BoardConfig, BootError, Clock, ConsoleConfig,
+    PaintedStack, STACK_PAINT,
 };
 use std::convert::Infallible;
 use std::path::PathBuf;
@@ -83,7 +84,19 @@ fn run(model: &[u8], arena: &mut [u8]) -> (Result<(), BootError<Infallible>>, St
         at: 0,
         output: Vec::new(),
     };
-    let r = boot(model, arena, &mut port, Counter(0.into()), &CFG);
+    // A stand-in stack, painted, of which the top 56 words were used.
+    let mut stack = vec![STACK_PAINT; 256];
+    stack[200..].fill(0);
+    // SAFETY: `stack` is painted and outlives the gauge.
+    let gauge = unsafe { PaintedStack::new(stack.as_ptr(), stack.as_ptr().add(stack.len())) };
+    let r = boot(
+        model,
+        arena,
+        &mut port,
+        Counter(0.into()),
+        Some(&gauge),
+        &CFG,
+    );
     (r, String::from_utf8_lossy(&port.output).into_owned())
 }
 
@@ -98,6 +111,10 @@ fn the_reported_arena_is_enough_at_any_alignment() {
         assert!(out.starts_with("mote on host: "), "{out}");
         assert!(out.contains(&format!(" of {need} bytes\r\n")), "{out}");
         assert!(out.contains("prompt: "), "no /stats in:\n{out}");
+        assert!(
+            out.contains("\r\nstack: 224 of 1024 bytes used at most\r\n"),
+            "{out}"
+        );
     }
 }
 

@@ -15,6 +15,7 @@ use crate::last_turn::LastTurn;
 use crate::line_editor::{Edit, LineEditor};
 use crate::memory::{session_config, Layout};
 use crate::reply_stream::ReplyStream;
+use crate::stack::StackGauge;
 use crate::stats::{Phase, TurnStats};
 use crate::system_prompt::SystemPrompt;
 use crate::term::{say, write_text};
@@ -34,6 +35,7 @@ pub struct Console<'a, C: Clock> {
     system: SystemPrompt<'a>,
     feedback: FeedbackRing<'a>,
     stats: Option<TurnStats>,
+    stack: Option<&'a dyn StackGauge>,
     input: Input,
 }
 
@@ -72,8 +74,15 @@ impl<'a, C: Clock> Console<'a, C> {
             system: SystemPrompt::new(cfg.system, parts.system),
             feedback: FeedbackRing::new(parts.feedback),
             stats: None,
+            stack: None,
             input: Input::new(),
         })
+    }
+
+    /// Have `/stats` report the board's stack use, as `gauge` measures it.
+    pub fn with_stack(mut self, gauge: &'a dyn StackGauge) -> Self {
+        self.stack = Some(gauge);
+        self
     }
 
     /// Bytes of `mem` needed for a config (so boards can size static buffers and linker
@@ -299,7 +308,19 @@ impl<'a, C: Clock> Console<'a, C> {
                 self.feedback.used(),
                 self.feedback.capacity()
             ),
-        )
+        )?;
+        match self.stack {
+            Some(g) => say(
+                port,
+                format_args!(
+                    "stack: {} of {} bytes used at most
+",
+                    g.used(),
+                    g.size()
+                ),
+            ),
+            None => Ok(()),
+        }
     }
 
     fn set_system<S: Write>(&mut self, port: &mut S, text: &str) -> Result<(), S::Error> {

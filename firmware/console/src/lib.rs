@@ -31,6 +31,8 @@
 //!   to their end).
 //! - [`Clock`]: `now()` ticks, `ticks_per_second()`, and `unit()` (default `"s"`; e.g.
 //!   `"instr"` for a guest clock counting instructions under `qemu -icount`).
+//! - `Console::with_stack(self, gauge: &'a dyn StackGauge) -> Self`: `/stats` also shows
+//!   the board's stack high-water mark ([`StackGauge`]: `used()` and `size()` bytes).
 //!
 //! # At the terminal
 //!
@@ -49,7 +51,8 @@
 //! Commands: `/help`; `/reset` (forget the turns, keep the system prompt); `/temp [X]`
 //! and `/seed [N]` (show or set; the same seed after `/reset` gives the same reply);
 //! `/stats` (prompt and reply of the last turn apart: tokens, time, per-token time and,
-//! for seconds, tokens/s; context used, arena, console and model bytes, feedback use);
+//! for seconds, tokens/s; context used, arena, console and model bytes, feedback use, and
+//! the stack's high-water mark when the board measures it);
 //! `/system [TEXT]` (set or clear the system prompt, and reset); `/good`, `/bad`,
 //! `/better TEXT` (feedback on the last reply); `/export`.
 //!
@@ -92,6 +95,7 @@ mod last_turn;
 mod line_editor;
 mod memory;
 mod reply_stream;
+mod stack;
 mod stats;
 mod system_prompt;
 mod term;
@@ -101,4 +105,5 @@ pub use clock::Clock;
 pub use config::ConsoleConfig;
 pub use console::Console;
 pub use error::ConsoleError;
+pub use stack::StackGauge;
 pub use uninterruptible::Uninterruptible;

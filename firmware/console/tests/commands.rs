@@ -146,6 +146,28 @@ fn stats_show_the_model_image_size_when_given() {
 }
 
 #[test]
+fn stats_show_the_stack_when_the_board_measures_it() {
+    struct Gauge;
+    impl mote_console::StackGauge for Gauge {
+        fn used(&self) -> usize {
+            1234
+        }
+        fn size(&self) -> usize {
+            32768
+        }
+    }
+    let out = transcript(config(), b"/stats\r");
+    assert!(!out.contains("stack:"), "{out}");
+
+    let mut serial = Serial::new(b"/stats\r");
+    run_with_stack(config(), &FakeClock::new(), &mut serial, Some(&Gauge)).unwrap();
+    let out = serial.text();
+    let ls = lines(&out);
+    let feedback = ls.iter().position(|l| l.starts_with("feedback: ")).unwrap();
+    assert_eq!(ls[feedback + 1], "stack: 1234 of 32768 bytes used at most");
+}
+
+#[test]
 fn system_sets_the_prompt_and_resets() {
     let out = transcript(
         config(),

@@ -15,15 +15,14 @@ include!(concat!(env!("OUT_DIR"), "/board_config.rs"));
 
 const UART0_BASE: usize = 0x4000_4000;
 
-/// Aligns the model like a GGUF's own data alignment, so tensors are where the file says.
-#[repr(C, align(32))]
-struct Aligned<T: ?Sized>(T);
-static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(env!("MOTE_MODEL_FILE")));
+mote_board::board_statics!(model: env!("MOTE_MODEL_FILE"), arena_bytes: ARENA_BYTES);
 
-/// The console's memory, zeroed with the rest of .bss at reset.
-#[repr(C, align(64))]
-struct Arena([u8; ARENA_BYTES]);
-static mut ARENA: Arena = Arena([0; ARENA_BYTES]);
+// The stack's bounds from memory.x; cortex-m-rt's `paint-stack` paints between them.
+extern "C" {
+    static _stack_end: u32;
+    static _stack_start: u32;
+}
+const _: () = assert!(cortex_m_rt::STACK_PAINT_VALUE == mote_board::STACK_PAINT);
 
 #[entry]
 fn main() -> ! {
@@ -37,7 +36,11 @@ fn main() -> ! {
     // SAFETY: `main` runs once (cortex-m-rt's `entry`), and this is the only place that
     // names ARENA.
     let arena = unsafe { &mut (*addr_of_mut!(ARENA)).0 };
-    let result = mote_board::boot(&MODEL.0, arena, &mut uart, clock, &CONFIG);
+    // SAFETY: memory.x makes _stack_end.._stack_start the stack, a region of RAM of its
+    // own, and cortex-m-rt painted all of it before calling `main`.
+    let stack =
+        unsafe { mote_board::PaintedStack::new(&raw const _stack_end, &raw const _stack_start) };
+    let result = mote_board::boot(MODEL, arena, &mut uart, clock, Some(&stack), &CONFIG);
     if let Err(e) = &result {
         let _ = write!(Writer(&mut uart), "\r\nerror: {e}\r\n");
     }

@@ -15,14 +15,13 @@ include!(concat!(env!("OUT_DIR"), "/board_config.rs"));
 
 const UART_BASE: usize = 0x0900_0000;
 
-/// The console's memory, zeroed with the rest of .bss at reset.
-#[repr(C, align(64))]
-struct Arena([u8; ARENA_BYTES]);
-static mut ARENA: Arena = Arena([0; ARENA_BYTES]);
+mote_board::board_statics!(arena_bytes: ARENA_BYTES);
 
 extern "C" {
     static __model_start: u8;
     static __model_end: u8;
+    static __stack_bottom: u32;
+    static __stack_top: u32;
 }
 
 #[no_mangle]
@@ -40,12 +39,17 @@ extern "C" fn kmain() -> ! {
     };
     // SAFETY: `kmain` runs once, and this is the only place that names ARENA.
     let arena = unsafe { &mut (*addr_of_mut!(ARENA)).0 };
+    // SAFETY: link.x makes __stack_bottom..__stack_top the stack, and `_start` painted all
+    // of it before setting the stack pointer.
+    let stack =
+        unsafe { mote_board::PaintedStack::new(&raw const __stack_bottom, &raw const __stack_top) };
     let result = match mote_board::model_in_region(region) {
         Ok(model) => mote_board::boot(
             model,
             arena,
             &mut uart,
             timer::GenericTimer::new(ICOUNT),
+            Some(&stack),
             &CONFIG,
         ),
         Err(e) => Err(mote_board::BootError::Model(e)),

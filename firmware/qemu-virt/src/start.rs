@@ -1,6 +1,6 @@
-//! Reset: one core, EL1, MMU off. Park every core but the first, set the stack, enable
-//! FP/SIMD (NEON kernels and even plain float code trap without it), zero .bss, install
-//! the exception vectors, call `kmain`.
+//! Reset: one core, EL1, MMU off. Park every core but the first, paint the stack (for the
+//! high-water mark in `/stats`), set the stack, enable FP/SIMD (NEON kernels and even plain
+//! float code trap without it), zero .bss, install the exception vectors, call `kmain`.
 
 use core::arch::global_asm;
 
@@ -13,7 +13,18 @@ _start:
     and     x0, x0, #0xff
     cbnz    x0, 3f
 
-    adrp    x0, __stack_top
+    // Nothing is on the stack yet: fill all of it (16-byte aligned, link.x) with the paint.
+    adrp    x0, __stack_bottom
+    add     x0, x0, :lo12:__stack_bottom
+    adrp    x1, __stack_top
+    add     x1, x1, :lo12:__stack_top
+    ldr     x2, ={paint}
+4:  cmp     x0, x1
+    b.hs    5f
+    stp     x2, x2, [x0], #16
+    b       4b
+
+5:  adrp    x0, __stack_top
     add     x0, x0, :lo12:__stack_top
     mov     sp, x0
 
@@ -52,5 +63,6 @@ mote_vectors:
     b       mote_exception
     .set i, i + 1
     .endr
-"#
+"#,
+    paint = const mote_board::STACK_PAINT as u64 * 0x1_0000_0001,
 );

@@ -21,15 +21,14 @@ pub static IMAGE_DEF: hal::block::ImageDef = hal::block::ImageDef::secure_exe();
 /// The Pico 2's crystal.
 const XTAL_HZ: u32 = 12_000_000;
 
-/// Aligns the model like a GGUF's own data alignment, so tensors are where the file says.
-#[repr(C, align(32))]
-struct Aligned<T: ?Sized>(T);
-static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(env!("MOTE_MODEL_FILE")));
+mote_board::board_statics!(model: env!("MOTE_MODEL_FILE"), arena_bytes: ARENA_BYTES);
 
-/// The console's memory, zeroed with the rest of .bss at reset.
-#[repr(C, align(64))]
-struct Arena([u8; ARENA_BYTES]);
-static mut ARENA: Arena = Arena([0; ARENA_BYTES]);
+// The stack's bounds from memory.x; cortex-m-rt's `paint-stack` paints between them.
+extern "C" {
+    static _stack_end: u32;
+    static _stack_start: u32;
+}
+const _: () = assert!(cortex_m_rt::STACK_PAINT_VALUE == mote_board::STACK_PAINT);
 
 /// The 1 MHz TIMER0 as the console's clock.
 struct TimerClock(hal::Timer<hal::timer::CopyableTimer0>);
@@ -81,9 +80,20 @@ fn main() -> ! {
     // SAFETY: `main` runs once (the `entry` attribute), and this is the only place that
     // names ARENA.
     let arena = unsafe { &mut (*addr_of_mut!(ARENA)).0 };
+    // SAFETY: memory.x makes _stack_end.._stack_start the stack, a region of RAM of its
+    // own, and cortex-m-rt painted all of it before calling `main`.
+    let stack =
+        unsafe { mote_board::PaintedStack::new(&raw const _stack_end, &raw const _stack_start) };
     // A board has no one to exit to: after Ctrl-D (or an error) a new session starts.
     loop {
-        if let Err(e) = mote_board::boot(&MODEL.0, arena, &mut uart, TimerClock(timer), &CONFIG) {
+        if let Err(e) = mote_board::boot(
+            MODEL,
+            arena,
+            &mut uart,
+            TimerClock(timer),
+            Some(&stack),
+            &CONFIG,
+        ) {
             let _ = embedded_io::Write::write_fmt(&mut uart, format_args!("\r\nerror: {e}\r\n"));
             // A broken model or memory plan will not get better: wait for a reset.
             loop {

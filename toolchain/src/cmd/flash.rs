@@ -48,6 +48,10 @@ pub struct Args {
     /// Where the UF2 file goes (rp2350) [default: beside the ELF, `.uf2`].
     #[arg(long)]
     uf2: Option<PathBuf>,
+    /// Leave out the block that starts the UF2 file to work around the RP2350 boot ROM's
+    /// erratum E10 (what picotool writes with `uf2 convert --abs-block`).
+    #[arg(long)]
+    no_abs_block: bool,
     /// The firmware/ directory with the board crates [default: the source tree's].
     #[arg(long)]
     firmware: Option<PathBuf>,
@@ -73,7 +77,7 @@ pub fn run(a: Args) -> Result<()> {
         bail!("the image does not fit {}", a.board);
     }
     match a.board {
-        Board::Rp2350 => flash_rp2350(&image, a.uf2, a.build_only),
+        Board::Rp2350 => flash_rp2350(&image, a.uf2, !a.no_abs_block, a.build_only),
         _ if a.build_only => Ok(()),
         _ => {
             let mut qemu = flash::qemu_command(&image, a.serial, a.icount)?;
@@ -125,9 +129,14 @@ fn print_usage(image: &Image) {
 }
 
 /// probe-rs when it is installed (flashes and starts the board), else a UF2 file.
-fn flash_rp2350(image: &Image, uf2: Option<PathBuf>, build_only: bool) -> Result<()> {
+fn flash_rp2350(
+    image: &Image,
+    uf2: Option<PathBuf>,
+    e10_block: bool,
+    build_only: bool,
+) -> Result<()> {
     let uf2 = uf2.unwrap_or_else(|| image.elf.with_extension("uf2"));
-    flash::write_uf2(image, &uf2)?;
+    flash::write_uf2(image, &uf2, e10_block)?;
     eprintln!("uf2    {}", uf2.display());
     if build_only {
         return Ok(());

@@ -355,8 +355,9 @@ pub fn qemu_command(image: &Image, serial: Serial, icount: bool) -> Result<Comma
     Ok(cmd)
 }
 
-/// Write `image` as a UF2 file at `out` (RP2350 boards).
-pub fn write_uf2(image: &Image, out: &Path) -> Result<(), FlashError> {
+/// Write `image` as a UF2 file at `out` (RP2350 boards); with `e10_block`, the file starts
+/// with the RP2350-E10 workaround block, as picotool's `--abs-block` writes it.
+pub fn write_uf2(image: &Image, out: &Path, e10_block: bool) -> Result<(), FlashError> {
     let bytes = read(&image.elf)?;
     let e = elf::Elf::parse(&bytes).map_err(|error| FlashError::Elf {
         path: image.elf.clone(),
@@ -366,8 +367,9 @@ pub fn write_uf2(image: &Image, out: &Path) -> Result<(), FlashError> {
         path: image.elf.clone(),
         error: uf2::Uf2Error::Empty,
     })?;
+    let e10 = e10_block.then_some(uf2::E10_BLOCK_ADDR);
     let data =
-        uf2::from_segments(&e.segments, flash, uf2::FAMILY_RP2350_ARM_S).map_err(|error| {
+        uf2::from_segments(&e.segments, flash, uf2::FAMILY_RP2350_ARM_S, e10).map_err(|error| {
             FlashError::Uf2 {
                 path: image.elf.clone(),
                 error,

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 
 use embedded_io::{ErrorKind, ErrorType, Read, ReadReady, Write};
-use mote_console::{Clock, Console, ConsoleConfig};
+use mote_console::{Clock, Console, ConsoleConfig, StackGauge};
 use mote_runtime::{Gguf, Model, Tokenizer};
 
 /// `../shared/reference` beside the checkout, or `$MOTE_REFERENCE_DIR`.
@@ -150,6 +150,16 @@ pub fn run_with(
     clock: &FakeClock,
     serial: &mut Serial,
 ) -> Result<(), ErrorKind> {
+    run_with_stack(cfg, clock, serial, None)
+}
+
+/// [`run_with`], the console reporting `stack` in `/stats`.
+pub fn run_with_stack(
+    cfg: ConsoleConfig,
+    clock: &FakeClock,
+    serial: &mut Serial,
+    stack: Option<&dyn StackGauge>,
+) -> Result<(), ErrorKind> {
     let file = read_reference(MODEL);
     let g = Gguf::parse(&file).unwrap();
     let model = Model::load(&g).unwrap();
@@ -157,6 +167,9 @@ pub fn run_with(
     let tok = Tokenizer::build(&g, &mut table).unwrap();
     let mut mem = vec![0u8; Console::<&FakeClock>::memory_needed(&model, &cfg).unwrap()];
     let mut console = Console::new(&model, &tok, &mut mem, clock, cfg).unwrap();
+    if let Some(g) = stack {
+        console = console.with_stack(g);
+    }
     console.run(serial)
 }
 
