@@ -199,7 +199,7 @@ unsafe fn f16x16_strided(p: *const u8, stride: usize) -> __m512 {
 }
 
 /// Rows per Q8_0 group.
-const R: usize = 4;
+const R: usize = 8;
 /// Blocks per row up to which the activation scales are converted once per call.
 const XD_CAP: usize = 256;
 
@@ -229,16 +229,17 @@ pub unsafe fn q8_0(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
         // SAFETY: rows `r..r+k` exist and hold `nb ≤ x.len()` blocks (rows past `k` repeat
         // row `r + k − 1`).
         let acc = unsafe { q8_dot(p, x, xd, nb, ahead) };
-        let s = hsum_float_8x4(acc[0], acc[1], acc[2], acc[3]);
-        let mut s4 = [0.0f32; 4];
-        // SAFETY: `s4` is 4 writable floats.
-        unsafe { _mm_storeu_ps(s4.as_mut_ptr(), s) };
-        out[r..r + k].copy_from_slice(&s4[..k]);
+        let mut s8 = [0.0f32; R];
+        for (h, a) in s8.chunks_exact_mut(4).zip(acc.chunks_exact(4)) {
+            // SAFETY: `h` is 4 writable floats.
+            unsafe { _mm_storeu_ps(h.as_mut_ptr(), hsum_float_8x4(a[0], a[1], a[2], a[3])) };
+        }
+        out[r..r + k].copy_from_slice(&s8[..k]);
         r += k;
     }
 }
 
-/// The lane accumulators of the four rows at `p`. `xd`, if given, holds the activation
+/// The lane accumulators of the eight rows at `p`. `xd`, if given, holds the activation
 /// scales as f32; `ahead` is stepped once per block.
 ///
 /// # Safety
@@ -294,7 +295,7 @@ unsafe fn q8_dot(
     acc
 }
 
-/// Block `b` of the four rows at `p` with scales `dd[i][j]` (`d_w·d_x` of row `i`) into
+/// Block `b` of the eight rows at `p` with scales `dd[i][j]` (`d_w·d_x` of row `i`) into
 /// `acc`.
 ///
 /// # Safety
