@@ -129,12 +129,10 @@ unsafe fn scores<const HALF: bool>(
     // SAFETY: bounds checked above; the features are enabled on this function.
     unsafe {
         match (hd / F32_STEP, m) {
-            (1, 1) => scores_tile::<HALF, 1, 1>(base, len, stride, &qp, hd, m, n, out),
-            (2, 1) => scores_tile::<HALF, 2, 1>(base, len, stride, &qp, hd, m, n, out),
-            (_, 1) => scores_tile::<HALF, ANY, 1>(base, len, stride, &qp, hd, m, n, out),
-            (1, _) => scores_tile::<HALF, 1, TILE>(base, len, stride, &qp, hd, m, n, out),
-            (2, _) => scores_tile::<HALF, 2, TILE>(base, len, stride, &qp, hd, m, n, out),
-            _ => scores_tile::<HALF, ANY, TILE>(base, len, stride, &qp, hd, m, n, out),
+            (_, 1) => scores_one::<HALF>(base, len, stride, qp[0], hd, n, out),
+            (1, _) => scores_tile::<HALF, 1>(base, len, stride, &qp, hd, m, n, out),
+            (2, _) => scores_tile::<HALF, 2>(base, len, stride, &qp, hd, m, n, out),
+            _ => scores_tile::<HALF, ANY>(base, len, stride, &qp, hd, m, n, out),
         }
     }
 }
@@ -177,15 +175,14 @@ unsafe fn key_dot<const HALF: bool, const S: usize>(
     }
 }
 
-/// The main-loop sums of keys at elements `ra` and `rb` with the `M` queries `q` (1 or
-/// [`TILE`]): for `M = TILE`, the low half of the result has key `ra`'s sums for queries
-/// 0..4, the high half key `rb`'s; for `M = 1`, lanes hold `[a, 0, 0, 0, b, 0, 0, 0]`.
+/// The main-loop sums of keys at elements `ra` and `rb` with the [`TILE`] queries `q`: the
+/// low half of the result has key `ra`'s sums for queries 0..4, the high half key `rb`'s.
 ///
 /// # Safety
 /// As [`key_dot`], for both keys.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn pair_sums<const HALF: bool, const S: usize, const M: usize>(
+unsafe fn pair_sums<const HALF: bool, const S: usize>(
     base: *const u8,
     ra: usize,
     rb: usize,
@@ -204,7 +201,7 @@ unsafe fn pair_sums<const HALF: bool, const S: usize, const M: usize>(
             }
         }
         let mut va = [_mm256_setzero_ps(); TILE];
-        for j in 0..M {
+        for j in 0..TILE {
             va[j] = key_dot::<HALF, S>(base, ra, &ka, q[j], steps);
         }
         if S != ANY {
@@ -214,17 +211,16 @@ unsafe fn pair_sums<const HALF: bool, const S: usize, const M: usize>(
                 }
             }
         }
-        let z = _mm256_setzero_ps();
-        let mut f = [z; TILE];
-        for j in 0..M {
+        let mut f = [_mm256_setzero_ps(); TILE];
+        for j in 0..TILE {
             f[j] = fold_halves(va[j], key_dot::<HALF, S>(base, rb, &kb, q[j], steps));
         }
         reduce8(f[0], f[1], f[2], f[3])
     }
 }
 
-/// [`scores`] for `S` steps of 32 (1, 2 or [`ANY`]) and `M` queries (1, or [`TILE`] with
-/// the `m` real ones first). Keys go in blocks of [`KB`]: the main-loop sums of a pair of
+/// [`scores`] for `S` steps of 32 (1, 2 or [`ANY`]) and [`TILE`] queries, the `m` real
+/// ones first (2 to 4). Keys go in blocks of [`KB`]: the main-loop sums of a pair of
 /// keys reduce together ([`pair_sums`]), giving per key a register whose lanes are the
 /// queries; the leftovers are then added lane-wise (f64 for an f16 cache, f32 otherwise),
 /// eight keys' sums in flight at once, each lane in the scalar order. Keys past `n` in the
@@ -236,7 +232,7 @@ unsafe fn pair_sums<const HALF: bool, const S: usize, const M: usize>(
 #[allow(clippy::too_many_arguments)]
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn scores_tile<const HALF: bool, const S: usize, const M: usize>(
+unsafe fn scores_tile<const HALF: bool, const S: usize>(
     base: *const u8,
     len: usize,
     stride: usize,
@@ -276,11 +272,11 @@ unsafe fn scores_tile<const HALF: bool, const S: usize, const M: usize>(
         }
         // SAFETY: every row is a key below n (checked by the caller); q rows have hd values.
         unsafe {
-            // Main-loop sums; for M = TILE lanes are queries, for M = 1 lane 0 is the key's.
+            // Main-loop sums, lanes = queries.
             let mut main = [z; KB];
             if steps > 0 {
                 for p in 0..KB / 2 {
-                    let r = pair_sums::<HALF, S, M>(base, rows[2 * p], rows[2 * p + 1], q, steps);
+                    let r = pair_sums::<HALF, S>(base, rows[2 * p], rows[2 * p + 1], q, steps);
                     main[2 * p] = _mm256_castps256_ps128(r);
                     main[2 * p + 1] = _mm256_extractf128_ps::<1>(r);
                 }
@@ -343,13 +339,7 @@ unsafe fn scores_tile<const HALF: bool, const S: usize, const M: usize>(
                 }
             }
             // Stores at out[j·n + t0 + k] for j < m, k < kn, inside `out` (checked).
-            if M == 1 {
-                let mut lanes = [0.0f32; KB];
-                for k in 0..KB {
-                    lanes[k] = _mm_cvtss_f32(res[k]);
-                }
-                core::ptr::copy_nonoverlapping(lanes.as_ptr(), o.add(t0), kn);
-            } else if kn == KB {
+            if kn == KB {
                 let lo = transpose4(res[0], res[1], res[2], res[3]);
                 let hi = transpose4(res[4], res[5], res[6], res[7]);
                 for j in 0..m {
@@ -369,6 +359,183 @@ unsafe fn scores_tile<const HALF: bool, const S: usize, const M: usize>(
         }
         t0 += KB;
     }
+}
+
+/// Keys per block of [`scores_one`]: four groups of four keys' leftover sums in flight.
+const KB1: usize = 16;
+
+/// [`scores`] for one query (generation): keys in the lanes. The main-loop sums of eight
+/// keys reduce together; the leftovers of four keys are transposed so that each element
+/// adds to the four keys' sums at once (f64 for an f16 cache, f32 otherwise), each lane in
+/// the scalar order, four such groups in flight ([`one_block`]). Keys past `n` in the last
+/// block repeat the last key and are not stored.
+///
+/// # Safety
+/// As checked by [`scores`]: `n ≥ 1`, every key row inside the `len`-element cache, `q`
+/// of `hd` values.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn scores_one<const HALF: bool>(
+    base: *const u8,
+    len: usize,
+    stride: usize,
+    q: *const f32,
+    hd: usize,
+    n: usize,
+    out: &mut [f32],
+) {
+    let rest = hd % F32_STEP;
+    // The leftovers of q as f64, for broadcasts.
+    let mut q64 = [0.0f64; F32_STEP];
+    for (i, v) in q64.iter_mut().enumerate().take(rest) {
+        // SAFETY: hd − rest + i < hd.
+        *v = unsafe { *q.add(hd - rest + i) } as f64;
+    }
+    let mut t0 = 0;
+    while t0 < n {
+        let kn = (n - t0).min(KB1);
+        let mut rows = [0usize; KB1];
+        for (k, r) in rows.iter_mut().enumerate() {
+            *r = (t0 + k.min(kn - 1)) * stride;
+        }
+        // SAFETY: every row is a key below n (checked by the caller); q has hd values.
+        let res = unsafe {
+            if kn > 8 {
+                one_block::<HALF, 4>(base, len, &rows, q, &q64, hd)
+            } else {
+                one_block::<HALF, 2>(base, len, &rows, q, &q64, hd)
+            }
+        };
+        let o = &mut out[t0..t0 + kn];
+        for (g, r) in res.iter().enumerate().take(kn.div_ceil(4)) {
+            let lanes = to_array4(*r);
+            let o = &mut o[4 * g..(4 * g + 4).min(kn)];
+            o.copy_from_slice(&lanes[..o.len()]);
+        }
+        t0 += KB1;
+    }
+}
+
+/// The scores of the first `4·G` keys of `rows` (`G` = 2 or 4) for [`scores_one`].
+///
+/// # Safety
+/// Every row's `hd` values lie in the `len`-element cache; `q` has `hd` values, `q64` its
+/// leftovers as f64.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn one_block<const HALF: bool, const G: usize>(
+    base: *const u8,
+    len: usize,
+    rows: &[usize; KB1],
+    q: *const f32,
+    q64: &[f64; F32_STEP],
+    hd: usize,
+) -> [__m128; KB1 / 4] {
+    let steps = hd / F32_STEP;
+    let np = steps * F32_STEP;
+    let rest = hd - np;
+    let blocks4 = rest - rest % 4;
+    let none = [[_mm256_setzero_ps(); 4]; 2];
+    // SAFETY: main-loop loads read the rows' first np values and q's; leftover loads past
+    // the cache's end read only what is inside it.
+    unsafe {
+        let mut sums = [_mm_setzero_ps(); G];
+        if steps > 0 {
+            for h in 0..G / 2 {
+                let mut f = [_mm256_setzero_ps(); 8];
+                for k in 0..8 {
+                    f[k] = key_dot::<HALF, ANY>(base, rows[8 * h + k], &none, q, steps);
+                }
+                let r = reduce8(
+                    fold_halves(f[0], f[1]),
+                    fold_halves(f[2], f[3]),
+                    fold_halves(f[4], f[5]),
+                    fold_halves(f[6], f[7]),
+                );
+                // [k0, k2, k4, k6, k1, k3, k5, k7] to key order.
+                let idx = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+                let r = _mm256_permutevar8x32_ps(r, idx);
+                sums[2 * h] = _mm256_castps256_ps128(r);
+                sums[2 * h + 1] = _mm256_extractf128_ps::<1>(r);
+            }
+        }
+        let mut wide = [_mm256_setzero_pd(); G];
+        if HALF && rest > 0 {
+            for g in 0..G {
+                wide[g] = _mm256_cvtps_pd(sums[g]);
+            }
+        }
+        for c in 0..rest.div_ceil(8) {
+            let e0 = np + 8 * c;
+            let count = (rest - 8 * c).min(8);
+            let mut e = [[_mm_setzero_ps(); 8]; G];
+            for g in 0..G {
+                let mut p = [_mm256_setzero_ps(); 4];
+                for (kk, p) in p.iter_mut().enumerate() {
+                    let at = rows[4 * g + kk] + e0;
+                    *p = if at + 8 <= len {
+                        load8::<HALF>(base, at)
+                    } else {
+                        load8_part::<HALF>(base, len, at, (len - at) as isize)
+                    };
+                }
+                // Lane kk of e[g][i]: element e0 + i of key 4g + kk.
+                e[g] = transpose4x8(p);
+            }
+            for i in 0..count {
+                if HALF {
+                    // Exact products: the fused add is the scalar's f64 add.
+                    let qi = _mm256_broadcast_sd(&q64[8 * c + i]);
+                    for g in 0..G {
+                        wide[g] = _mm256_fmadd_pd(_mm256_cvtps_pd(e[g][i]), qi, wide[g]);
+                    }
+                } else {
+                    let qi = _mm_broadcast_ss(&*q.add(e0 + i));
+                    for g in 0..G {
+                        sums[g] = if 8 * c + i < blocks4 {
+                            _mm_add_ps(sums[g], _mm_mul_ps(e[g][i], qi))
+                        } else {
+                            _mm_fmadd_ps(e[g][i], qi, sums[g])
+                        };
+                    }
+                }
+            }
+        }
+        if HALF && rest > 0 {
+            for g in 0..G {
+                sums[g] = _mm256_cvtpd_ps(wide[g]);
+            }
+        }
+        let mut all = [_mm_setzero_ps(); KB1 / 4];
+        all[..G].copy_from_slice(&sums);
+        all
+    }
+}
+
+/// Four rows of 8 to eight columns of 4: lane `k` of result `i` is `p[k][i]`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn transpose4x8(p: [__m256; 4]) -> [__m128; 8] {
+    let (t0, t1) = (
+        _mm256_unpacklo_ps(p[0], p[1]),
+        _mm256_unpackhi_ps(p[0], p[1]),
+    );
+    let (t2, t3) = (
+        _mm256_unpacklo_ps(p[2], p[3]),
+        _mm256_unpackhi_ps(p[2], p[3]),
+    );
+    let u = [
+        _mm256_shuffle_ps::<0x44>(t0, t2),
+        _mm256_shuffle_ps::<0xee>(t0, t2),
+        _mm256_shuffle_ps::<0x44>(t1, t3),
+        _mm256_shuffle_ps::<0xee>(t1, t3),
+    ];
+    let mut e = [_mm_setzero_ps(); 8];
+    for i in 0..4 {
+        e[i] = _mm256_castps256_ps128(u[i]);
+        e[i + 4] = _mm256_extractf128_ps::<1>(u[i]);
+    }
+    e
 }
 
 /// Rows `a, b, c, d` of a 4×4 matrix to its columns.
@@ -454,30 +621,69 @@ struct Row {
     /// Registers of the partial step holding some of the row's positions.
     regs: usize,
     last: [f32; F32_STEP],
-    mask: [__m256; 4],
+    /// Lane masks (all-ones bits) of the partial step's positions, per register.
+    mask: [[f32; 8]; 4],
 }
 
 impl Row {
+    /// The lane mask of register `r` of the partial step.
+    ///
+    /// # Safety
+    /// AVX enabled in the caller (this inlines into it).
+    #[inline(always)]
+    unsafe fn mask(&self, r: usize) -> __m256 {
+        // SAFETY: an unaligned load of 8 floats from the array.
+        unsafe { _mm256_loadu_ps(self.mask[r].as_ptr()) }
+    }
+
+    /// A row of no positions, to be [`Row::set`].
+    const EMPTY: Row = Row {
+        w: core::ptr::null(),
+        steps: 0,
+        partial: false,
+        regs: 0,
+        last: [0.0; F32_STEP],
+        mask: [[0.0; 8]; 4],
+    };
+
+    /// Describe `w` (in place: the struct is a few hundred bytes).
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
-    fn new(w: &[f32]) -> Row {
-        let steps = w.len() / F32_STEP;
-        let mut last = [0.0f32; F32_STEP];
-        let tail = &w[steps * F32_STEP..];
-        last[..tail.len()].copy_from_slice(tail);
-        let mut mask = [_mm256_setzero_ps(); 4];
-        for (r, m) in mask.iter_mut().enumerate() {
-            *m = _mm256_castsi256_ps(tail_mask(tail.len().saturating_sub(8 * r).min(8)));
-        }
-        Row {
-            w: w.as_ptr(),
-            steps,
-            partial: !tail.is_empty(),
-            regs: tail.len().div_ceil(8),
-            last,
-            mask,
+    fn set(&mut self, w: &[f32]) {
+        self.w = w.as_ptr();
+        self.steps = w.len() / F32_STEP;
+        let tail = w.len() % F32_STEP;
+        self.partial = tail != 0;
+        self.regs = tail.div_ceil(8);
+        for r in 0..4 {
+            let mask = tail_mask(tail.saturating_sub(8 * r).min(8));
+            // SAFETY: the mask covers elements below w.len() only; masked lanes are not read.
+            let v =
+                unsafe { _mm256_maskload_ps(w.as_ptr().add(self.steps * F32_STEP + 8 * r), mask) };
+            self.last[8 * r..8 * r + 8].copy_from_slice(&to_array(v));
+            self.mask[r] = to_array(_mm256_castsi256_ps(mask));
         }
     }
+}
+
+/// The lanes of a 128-bit register.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn to_array4(v: __m128) -> [f32; 4] {
+    let mut a = [0.0f32; 4];
+    // SAFETY: a store of 4 lanes into 4 floats.
+    unsafe { _mm_storeu_ps(a.as_mut_ptr(), v) };
+    a
+}
+
+/// The lanes of a register.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn to_array(v: __m256) -> [f32; 8] {
+    let mut a = [0.0f32; 8];
+    // SAFETY: a store of 8 lanes into 8 floats.
+    unsafe { _mm256_storeu_ps(a.as_mut_ptr(), v) };
+    a
 }
 
 /// [`values`] for `M` weight rows: dimension `d` of row `j` is a `vec_dot` of the cache
@@ -499,7 +705,10 @@ unsafe fn values_rows<const HALF: bool, const M: usize>(
 ) {
     let dims = out[0].len();
     let z = _mm256_setzero_ps();
-    let rows: [Row; M] = core::array::from_fn(|j| Row::new(w[j]));
+    let mut rows = [Row::EMPTY; M];
+    for (r, w) in rows.iter_mut().zip(w) {
+        r.set(w);
+    }
     let mut folded = [[z; 8]; M];
     for d0 in (0..dims).step_by(8) {
         let k = (dims - d0).min(8);
@@ -583,8 +792,8 @@ unsafe fn dim_pair<const HALF: bool>(
                     let v = load8_tail::<HALF>(base, len, at, e0 + 8 * r, whole);
                     let wa = _mm256_loadu_ps(a.last.as_ptr().add(8 * r));
                     let wb = _mm256_loadu_ps(b.last.as_ptr().add(8 * r));
-                    x[r] = _mm256_fmadd_ps(_mm256_and_ps(v, a.mask[r]), wa, x[r]);
-                    y[r] = _mm256_fmadd_ps(_mm256_and_ps(v, b.mask[r]), wb, y[r]);
+                    x[r] = _mm256_fmadd_ps(_mm256_and_ps(v, a.mask(r)), wa, x[r]);
+                    y[r] = _mm256_fmadd_ps(_mm256_and_ps(v, b.mask(r)), wb, y[r]);
                 } else {
                     // All padding for both: 0·0 added.
                     x[r] = _mm256_add_ps(x[r], z);
@@ -630,7 +839,7 @@ unsafe fn dim_rest<const HALF: bool>(
             for (r, a) in acc.iter_mut().enumerate() {
                 if r < row.regs {
                     let v = load8_tail::<HALF>(base, len, at, e0 + 8 * r, whole);
-                    let v = _mm256_and_ps(v, row.mask[r]);
+                    let v = _mm256_and_ps(v, row.mask(r));
                     let wv = _mm256_loadu_ps(row.last.as_ptr().add(8 * r));
                     *a = _mm256_fmadd_ps(v, wv, *a);
                 } else {
