@@ -11,7 +11,6 @@
 //! each output dimension's sum then reads its positions contiguously, in the lanes ggml's
 //! `vec_dot` gives them. The Q8 value cache keeps rows (its scales go per row block).
 
-use crate::kernels::attention::TILE;
 use crate::kernels::AttnKernels;
 use crate::math::{f16_to_f32, f32_to_f16};
 use half::f16;
@@ -91,7 +90,7 @@ impl KvStore<'_> {
     }
 
     /// Attention scores before scaling for positions `0..n` of one head, for each query
-    /// `q[j]` (at most [`TILE`], prepared by [`KvStore::prepare_queries`]): the key row of
+    /// `q[j]` (at most [`TILE`](crate::kernels::attention::TILE), prepared by [`KvStore::prepare_queries`]): the key row of
     /// position `t` starts at `index + t · stride`; `scores[j·n + t]` gets its dot with
     /// `q[j]` in `ggml_vec_dot_f32` (f16 cache: `ggml_vec_dot_f16`) order.
     pub fn scores(
@@ -158,14 +157,20 @@ impl KvStore<'_> {
         }
     }
 
-    /// Attention output for one head and each weight row `w[j]` (at most [`TILE`]), from
+    /// Whether weights for [`KvStore::weighted_sum`] go rounded to f16 (an f16 cache: ggml
+    /// dots f16 values with f16 weights).
+    pub fn f16_weights(&self) -> bool {
+        matches!(self, KvStore::F16(_))
+    }
+
+    /// Attention output for one head and each weight row `w[j]` (at most [`TILE`](crate::kernels::attention::TILE)), from
     /// a value cache written by [`KvStore::write_values`]: `out[j][d] = Σ_t w[j][t] ·
     /// v_t[head + d]`, `v_t` the values of position `t` in the layer at `layer_base`,
     /// summed over positions as ggml's `vec_dot` over one row of the transposed V cache.
     /// llama.cpp's KV view spans a multiple of 256 cells, the ones past the last position
     /// with weight 0, so the sum runs over `w[j].len()` rounded up to a whole `vec_dot` step
     /// (32) with zeros, and never reaches the leftover loop.
-    /// `w` holds softmax rows; an f16 cache rounds them to f16 in place first.
+    /// `w` holds softmax rows, rounded to f16 values if [`KvStore::f16_weights`].
     #[allow(clippy::too_many_arguments)]
     pub fn weighted_sum(
         &self,
@@ -174,16 +179,13 @@ impl KvStore<'_> {
         ctx: usize,
         kv_dim: usize,
         head: usize,
-        w: &mut [&mut [f32]],
+        w: &[&[f32]],
         out: &mut [&mut [f32]],
     ) {
         let index = layer_base + head * ctx;
         match self {
-            KvStore::F32(s) => (ak.values_f32)(&s[index..], ctx, &rows(w)[..w.len()], out),
-            KvStore::F16(s) => {
-                w.iter_mut().for_each(|r| (ak.round_f16)(r));
-                (ak.values_f16)(&s[index..], ctx, &rows(w)[..w.len()], out)
-            }
+            KvStore::F32(s) => (ak.values_f32)(&s[index..], ctx, w, out),
+            KvStore::F16(s) => (ak.values_f16)(&s[index..], ctx, w, out),
             KvStore::Q8 { q, d, head_dim } => {
                 // No ggml counterpart to mirror: accumulate position by position.
                 let bph = q8_blocks_per_head(*head_dim);
@@ -206,13 +208,4 @@ impl KvStore<'_> {
             }
         }
     }
-}
-
-/// Up to [`TILE`] mutable rows as the shared rows a kernel takes (`..w.len()` of them).
-fn rows<'a>(w: &'a [&'a mut [f32]]) -> [&'a [f32]; TILE] {
-    assert!(w.len() <= TILE, "more than TILE rows");
-    core::array::from_fn(|j| match w.get(j) {
-        Some(r) => &**r,
-        None => &[],
-    })
 }

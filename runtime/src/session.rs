@@ -560,12 +560,12 @@ fn attention(
             let nk = pos0 + query(g, first + m - 1).0 + 1;
             let sc = &mut scratch[..m * nk];
             keys.scores(ak, kv_off, kv_dim, &qs[..m], nk, sc);
-            let mut w: [&mut [f32]; TILE] = Default::default();
-            for (j, (row, wj)) in sc.chunks_mut(nk).zip(w.iter_mut()).enumerate() {
-                let row = &mut row[..pos0 + query(g, first + j).0 + 1];
-                (ak.softmax)(row, scale);
-                *wj = row;
+            let mut rows: [&mut [f32]; TILE] = Default::default();
+            for (j, (row, r)) in sc.chunks_mut(nk).zip(rows.iter_mut()).enumerate() {
+                *r = &mut row[..pos0 + query(g, first + j).0 + 1];
             }
+            (ak.softmax)(&mut rows[..m], scale, values.f16_weights());
+            let w: [&[f32]; TILE] = core::array::from_fn(|j| &*rows[j]);
             let mut o: [&mut [f32]; TILE] = Default::default();
             for (j, oj) in o.iter_mut().enumerate().take(m) {
                 let (b, h) = query(g, first + j);
@@ -574,7 +574,7 @@ fn attention(
                 *oj = unsafe { out.slice(b * dim + h * hd..b * dim + (h + 1) * hd) };
             }
             let head = g * hd;
-            values.weighted_sum(ak, layer_base, ctx, kv_dim, head, &mut w[..m], &mut o[..m]);
+            values.weighted_sum(ak, layer_base, ctx, kv_dim, head, &w[..m], &mut o[..m]);
         }
     });
 }

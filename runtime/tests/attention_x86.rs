@@ -221,19 +221,27 @@ proptest! {
     #[test]
     fn softmax_equals_scalar(
         seed in any::<u64>(),
-        len in prop_oneof![0usize..=70, 70usize..=600],
+        lens in proptest::collection::vec(prop_oneof![0usize..=70, 70usize..=600], 1..=TILE),
         range in prop_oneof![Just(1.0f32), Just(10.0), Just(100.0), Just(300.0), Just(3000.0)],
         masked in 0u64..4,
     ) {
         let mut g = Rng(seed);
-        let mut x: Vec<f32> = (0..len)
-            .map(|_| if g.below(16) < masked { f32::NEG_INFINITY } else { range * g.unit() })
+        let mut x: Vec<Vec<f32>> = lens
+            .iter()
+            .map(|&len| {
+                (0..len)
+                    .map(|_| if g.below(16) < masked { f32::NEG_INFINITY } else { range * g.unit() })
+                    .collect()
+            })
             .collect();
         let mut y = x.clone();
         let scale = [1.0, 0.125, 0.144_337_57][g.below(3) as usize];
-        (SCALAR.softmax)(&mut x, scale);
-        (native().softmax)(&mut y, scale);
-        assert_same(&format!("softmax, len {len} range {range}"), &y, &x);
+        let f16 = g.below(2) == 0;
+        let mut rx: Vec<&mut [f32]> = x.iter_mut().map(|r| r.as_mut_slice()).collect();
+        let mut ry: Vec<&mut [f32]> = y.iter_mut().map(|r| r.as_mut_slice()).collect();
+        (SCALAR.softmax)(&mut rx, scale, f16);
+        (native().softmax)(&mut ry, scale, f16);
+        assert_same(&format!("softmax, lens {lens:?} range {range} f16 {f16}"), &y.concat(), &x.concat());
     }
 
     #[test]

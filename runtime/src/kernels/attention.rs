@@ -38,8 +38,10 @@ pub struct AttnKernels {
     pub scores_f16: ScoresF16,
     pub values_f32: ValuesF32,
     pub values_f16: ValuesF16,
-    /// `x *= scale` (llama.cpp's `soft_max_ext` scale), then [`super::softmax`].
-    pub softmax: fn(x: &mut [f32], scale: f32),
+    /// For each row: `x *= scale` (llama.cpp's `soft_max_ext` scale), then
+    /// [`super::softmax`]; with `f16`, every weight then rounded to f16 (what an f16 value
+    /// cache dots against).
+    pub softmax: fn(rows: &mut [&mut [f32]], scale: f32, f16: bool),
     /// [`super::silu_mul`]: same bits, compiled for the instruction set.
     pub silu_mul: fn(&mut [f32], &[f32]),
     /// Every value rounded to the nearest f16 (ties to even), kept as f32.
@@ -94,9 +96,14 @@ pub static SCALAR: AttnKernels = AttnKernels {
             }
         }
     },
-    softmax: |x, scale| {
-        x.iter_mut().for_each(|v| *v *= scale);
-        super::softmax(x)
+    softmax: |rows, scale, f16| {
+        for x in rows.iter_mut() {
+            x.iter_mut().for_each(|v| *v *= scale);
+            super::softmax(x);
+            if f16 {
+                x.iter_mut().for_each(|v| *v = f16_to_f32(f32_to_f16(*v)));
+            }
+        }
     },
     silu_mul: super::silu_mul,
     round_f16: |x| x.iter_mut().for_each(|v| *v = f16_to_f32(f32_to_f16(*v))),

@@ -12,6 +12,7 @@
 use super::{AttnKernels, TILE};
 use crate::quant::scalar::F32_STEP;
 use core::arch::x86_64::*;
+use core::mem::MaybeUninit;
 use half::f16;
 
 pub static AVX2: AttnKernels = AttnKernels {
@@ -33,9 +34,9 @@ pub static AVX2: AttnKernels = AttnKernels {
         // SAFETY: as above.
         unsafe { values::<true>(v.as_ptr().cast(), v.len(), s, w, o) }
     },
-    softmax: |x, scale| {
+    softmax: |rows, scale, f16| {
         // SAFETY: as above.
-        unsafe { softmax(x, scale) }
+        unsafe { softmax(rows, scale, f16) }
     },
     silu_mul: |g, u| {
         // SAFETY: as above.
@@ -247,18 +248,20 @@ unsafe fn scores_tile<const HALF: bool, const S: usize>(
     let rest = hd - np;
     let blocks4 = rest - rest % 4;
     // The queries' leftovers transposed: lane j of entry i is q[j][np + i].
-    let mut q64 = [[0.0f64; TILE]; F32_STEP];
-    let mut q32 = [[0.0f32; TILE]; F32_STEP];
+    // Scratch is left uninitialised (zeroing it costs more than small tiles' work): entries
+    // below `rest` are written before they are read, the others never read.
+    let mut q64 = [[MaybeUninit::<f64>::uninit(); TILE]; F32_STEP];
+    let mut q32 = [[MaybeUninit::<f32>::uninit(); TILE]; F32_STEP];
     for i in 0..rest {
         for j in 0..TILE {
             // SAFETY: np + i < hd, the length of every query.
             let v = unsafe { *q[j].add(np + i) };
-            q64[i][j] = v as f64;
-            q32[i][j] = v;
+            q64[i][j].write(v as f64);
+            q32[i][j].write(v);
         }
     }
     // Per key of a block, its leftovers as f64 (rewritten for every block).
-    let mut kl = [[0.0f64; F32_STEP]; KB];
+    let mut kl = [[MaybeUninit::<f64>::uninit(); F32_STEP]; KB];
     // The leftovers of a key at the very end of the cache, copied.
     let mut buf = [0u16; F32_STEP];
     let z = _mm_setzero_ps();
@@ -270,7 +273,8 @@ unsafe fn scores_tile<const HALF: bool, const S: usize>(
         for (k, r) in rows.iter_mut().enumerate() {
             *r = (t0 + k.min(kn - 1)) * stride;
         }
-        // SAFETY: every row is a key below n (checked by the caller); q rows have hd values.
+        // SAFETY: every row is a key below n (checked by the caller); q rows have hd values;
+        // the scratch entries read (below rest) were written first.
         unsafe {
             // Main-loop sums, lanes = queries.
             let mut main = [z; KB];
@@ -304,7 +308,7 @@ unsafe fn scores_tile<const HALF: bool, const S: usize>(
                         };
                         for c in 0..rest.div_ceil(8) {
                             let f = _mm256_cvtph_ps(_mm_loadu_si128(src.add(8 * c).cast()));
-                            let d = kl[k].as_mut_ptr().add(8 * c);
+                            let d = kl[k].as_mut_ptr().cast::<f64>().add(8 * c);
                             _mm256_storeu_pd(d, _mm256_cvtps_pd(_mm256_castps256_ps128(f)));
                             _mm256_storeu_pd(
                                 d.add(4),
@@ -313,9 +317,10 @@ unsafe fn scores_tile<const HALF: bool, const S: usize>(
                         }
                     }
                     for i in 0..rest {
-                        let qi = _mm256_loadu_pd(q64[i].as_ptr());
+                        let qi = _mm256_loadu_pd(q64[i].as_ptr().cast());
                         for k in 0..KB {
-                            acc[k] = _mm256_fmadd_pd(_mm256_broadcast_sd(&kl[k][i]), qi, acc[k]);
+                            let kv = _mm256_broadcast_sd(&*kl[k].as_ptr().add(i).cast());
+                            acc[k] = _mm256_fmadd_pd(kv, qi, acc[k]);
                         }
                     }
                 }
@@ -327,7 +332,7 @@ unsafe fn scores_tile<const HALF: bool, const S: usize>(
                 // of 8 and 4), then fused for the last 1–3.
                 res = main;
                 for i in 0..rest {
-                    let qi = _mm_loadu_ps(q32[i].as_ptr());
+                    let qi = _mm_loadu_ps(q32[i].as_ptr().cast());
                     for k in 0..KB {
                         let kv = _mm_broadcast_ss(&*base.add(4 * (rows[k] + np + i)).cast::<f32>());
                         res[k] = if i < blocks4 {
@@ -946,52 +951,89 @@ fn tail_mask(rem: usize) -> __m256i {
     )
 }
 
-/// `x *= scale`, then [`crate::kernels::softmax`], eight lanes at a time; the last partial
-/// group through masked loads and stores.
+/// For each row: `x *= scale`, then [`crate::kernels::softmax`], then (with `f16`) the
+/// weights rounded to f16, eight lanes at a time. The rows go through each pass together
+/// (maxima, then exponentials and sums, then scaling), so their dependency chains overlap.
+/// The scaled scores are recomputed rather than stored; a row's last partial group stays
+/// in registers between the passes (one masked store).
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn softmax(x: &mut [f32], scale: f32) {
-    let n = x.len();
-    let full = n - n % 8;
-    let p = x.as_mut_ptr();
+unsafe fn softmax(rows: &mut [&mut [f32]], scale: f32, f16: bool) {
+    for chunk in rows.chunks_mut(TILE) {
+        // SAFETY: forwarded.
+        unsafe { softmax_rows(chunk, scale, f16) };
+    }
+}
+
+/// [`softmax`] for up to [`TILE`] rows.
+///
+/// # Safety
+/// AVX2, FMA and F16C available.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn softmax_rows(rows: &mut [&mut [f32]], scale: f32, f16: bool) {
     let vs = _mm256_set1_ps(scale);
-    let mask = tail_mask(n - full);
-    // SAFETY: full loads and stores inside x[..full]; the tail's are masked to x[full..].
+    let z = _mm256_setzero_ps();
+    let (mut vm, mut tail, mut et) = ([z; TILE], [z; TILE], [z; TILE]);
+    let mut mask = [_mm256_setzero_si256(); TILE];
+    let mut sum = [0.0f64; TILE];
+    // SAFETY: full loads and stores inside each row's whole groups; the tail's are masked
+    // to the row's last n % 8 elements.
     unsafe {
-        // max_ps returns its second operand when the first is NaN: NaNs are skipped, as
-        // f32::max skips them. The maximum does not depend on the order otherwise.
-        let mut vmax = _mm256_set1_ps(f32::NEG_INFINITY);
-        for i in (0..full).step_by(8) {
-            let v = _mm256_mul_ps(_mm256_loadu_ps(p.add(i)), vs);
-            _mm256_storeu_ps(p.add(i), v);
-            vmax = _mm256_max_ps(v, vmax);
+        for (j, x) in rows.iter().enumerate() {
+            let (n, p) = (x.len(), x.as_ptr());
+            let full = n - n % 8;
+            mask[j] = tail_mask(n - full);
+            // max_ps returns its second operand when the first is NaN: NaNs are skipped, as
+            // f32::max skips them. The maximum does not depend on the order otherwise.
+            let mut vmax = _mm256_set1_ps(f32::NEG_INFINITY);
+            for i in (0..full).step_by(8) {
+                vmax = _mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(p.add(i)), vs), vmax);
+            }
+            tail[j] = _mm256_mul_ps(_mm256_maskload_ps(p.add(full), mask[j]), vs);
+            let fmask = _mm256_castsi256_ps(mask[j]);
+            vmax = _mm256_max_ps(_mm256_blendv_ps(vmax, tail[j], fmask), vmax);
+            let m4 = _mm_max_ps(
+                _mm256_castps256_ps128(vmax),
+                _mm256_extractf128_ps::<1>(vmax),
+            );
+            let m2 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+            vm[j] = _mm256_set1_ps(_mm_cvtss_f32(_mm_max_ss(m2, _mm_shuffle_ps::<1>(m2, m2))));
         }
-        let tail = _mm256_mul_ps(_mm256_maskload_ps(p.add(full), mask), vs);
-        let inf = _mm256_set1_ps(f32::NEG_INFINITY);
-        vmax = _mm256_max_ps(_mm256_blendv_ps(inf, tail, _mm256_castsi256_ps(mask)), vmax);
-        let m4 = _mm_max_ps(
-            _mm256_castps256_ps128(vmax),
-            _mm256_extractf128_ps::<1>(vmax),
-        );
-        let m2 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        let vm = _mm256_set1_ps(_mm_cvtss_f32(_mm_max_ss(m2, _mm_shuffle_ps::<1>(m2, m2))));
-        let mut sum = 0.0f64;
-        for i in (0..full).step_by(8) {
-            let e = expf8(_mm256_sub_ps(_mm256_loadu_ps(p.add(i)), vm));
-            _mm256_storeu_ps(p.add(i), e);
-            sum += hsum8(e) as f64;
+        for (j, x) in rows.iter_mut().enumerate() {
+            let (n, p) = (x.len(), x.as_mut_ptr());
+            let full = n - n % 8;
+            for i in (0..full).step_by(8) {
+                let v = _mm256_mul_ps(_mm256_loadu_ps(p.add(i)), vs);
+                let e = expf8(_mm256_sub_ps(v, vm[j]));
+                _mm256_storeu_ps(p.add(i), e);
+                sum[j] += hsum8(e) as f64;
+            }
+            // The scalar's partial group sums as if zero-filled.
+            let fmask = _mm256_castsi256_ps(mask[j]);
+            et[j] = _mm256_and_ps(expf8(_mm256_sub_ps(tail[j], vm[j])), fmask);
+            if full < n {
+                sum[j] += hsum8(et[j]) as f64;
+            }
         }
-        if full < n {
-            // The scalar partial group sums as if zero-filled.
-            let e = _mm256_and_ps(expf8(_mm256_sub_ps(tail, vm)), _mm256_castsi256_ps(mask));
-            _mm256_maskstore_ps(p.add(full), mask, e);
-            sum += hsum8(e) as f64;
+        for (j, x) in rows.iter_mut().enumerate() {
+            let (n, p) = (x.len(), x.as_mut_ptr());
+            let full = n - n % 8;
+            let inv = _mm256_set1_ps((1.0 / sum[j]) as f32);
+            let finish = |v: __m256| {
+                let v = _mm256_mul_ps(v, inv);
+                if f16 {
+                    _mm256_cvtph_ps(cvt_ph(v))
+                } else {
+                    v
+                }
+            };
+            for i in (0..full).step_by(8) {
+                _mm256_storeu_ps(p.add(i), finish(_mm256_loadu_ps(p.add(i))));
+            }
+            if full < n {
+                _mm256_maskstore_ps(p.add(full), mask[j], finish(et[j]));
+            }
         }
-        let inv = _mm256_set1_ps((1.0 / sum) as f32);
-        for i in (0..full).step_by(8) {
-            _mm256_storeu_ps(p.add(i), _mm256_mul_ps(_mm256_loadu_ps(p.add(i)), inv));
-        }
-        let t = _mm256_maskload_ps(p.add(full), mask);
-        _mm256_maskstore_ps(p.add(full), mask, _mm256_mul_ps(t, inv));
     }
 }
 
