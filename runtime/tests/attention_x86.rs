@@ -10,16 +10,25 @@ use mote_runtime::kernels::attention::{AttnKernels, SCALAR, TILE};
 use mote_runtime::kernels::{Backend, Kernels};
 use proptest::prelude::*;
 
-/// The AVX2 attention table; panics if this CPU cannot run it.
-fn native() -> &'static AttnKernels {
+/// The distinct attention tables of the native backends this CPU runs (AVX2, and AVX-512
+/// where present). Panics if this CPU cannot run the AVX2 one.
+fn natives() -> Vec<&'static AttnKernels> {
     let k = Kernels::get(Backend::Avx2)
         .expect("this x86-64 CPU lacks AVX2, FMA or F16C: the kernels cannot be checked here");
-    let ak = AttnKernels::for_kernels(k);
-    assert!(
-        !core::ptr::eq(ak, &SCALAR),
-        "AVX2 has no attention table of its own"
-    );
-    ak
+    let mut v = vec![AttnKernels::for_kernels(k)];
+    if let Some(k) = Kernels::get(Backend::Avx512) {
+        let ak = AttnKernels::for_kernels(k);
+        if !v.iter().any(|t| core::ptr::eq(*t, ak)) {
+            v.push(ak);
+        }
+    }
+    for ak in &v {
+        assert!(
+            !core::ptr::eq(*ak, &SCALAR),
+            "a native backend without its own table"
+        );
+    }
+    v
 }
 
 /// Equal bits (two NaNs count as equal: their payloads carry no meaning).
@@ -128,15 +137,18 @@ fn check_scores(seed: u64, f: Flavor, hd: usize, extra: usize, n: usize, m: usiz
         (k.scores_f16)(&cache16, stride, &refs(&q16), n, &mut s16);
         (s32, s16)
     };
-    let (want, got) = (run(&SCALAR), run(native()));
-    let what = format!("hd {hd} stride {stride} n {n} m {m}");
-    assert_same(&format!("scores f32, {what}"), &got.0, &want.0);
-    assert_same(&format!("scores f16, {what}"), &got.1, &want.1);
-    // Each query of a tile scores as if alone.
-    for (j, qj) in q16.iter().enumerate() {
-        let mut one = vec![0.0f32; n];
-        (native().scores_f16)(&cache16, stride, &[qj.as_slice()], n, &mut one);
-        assert_same(&format!("alone, {what}"), &one, &got.1[j * n..(j + 1) * n]);
+    let want = run(&SCALAR);
+    for (t, native) in natives().into_iter().enumerate() {
+        let got = run(native);
+        let what = format!("table {t}, hd {hd} stride {stride} n {n} m {m}");
+        assert_same(&format!("scores f32, {what}"), &got.0, &want.0);
+        assert_same(&format!("scores f16, {what}"), &got.1, &want.1);
+        // Each query of a tile scores as if alone.
+        for (j, qj) in q16.iter().enumerate() {
+            let mut one = vec![0.0f32; n];
+            (native.scores_f16)(&cache16, stride, &[qj.as_slice()], n, &mut one);
+            assert_same(&format!("alone, {what}"), &one, &got.1[j * n..(j + 1) * n]);
+        }
     }
 }
 
@@ -182,10 +194,13 @@ fn check_values(seed: u64, f: Flavor, dims: usize, extra: usize, lens: &[usize])
         (k.values_f16)(&cache16, stride, &refs(&w16), &mut o);
         (v32.concat(), v16.concat())
     };
-    let (want, got) = (run(&SCALAR), run(native()));
-    let what = format!("dims {dims} stride {stride} lens {lens:?}");
-    assert_same(&format!("values f32, {what}"), &got.0, &want.0);
-    assert_same(&format!("values f16, {what}"), &got.1, &want.1);
+    let want = run(&SCALAR);
+    for (t, native) in natives().into_iter().enumerate() {
+        let got = run(native);
+        let what = format!("table {t}, dims {dims} stride {stride} lens {lens:?}");
+        assert_same(&format!("values f32, {what}"), &got.0, &want.0);
+        assert_same(&format!("values f16, {what}"), &got.1, &want.1);
+    }
 }
 
 proptest! {
@@ -238,10 +253,14 @@ proptest! {
         let scale = [1.0, 0.125, 0.144_337_57][g.below(3) as usize];
         let f16 = g.below(2) == 0;
         let mut rx: Vec<&mut [f32]> = x.iter_mut().map(|r| r.as_mut_slice()).collect();
-        let mut ry: Vec<&mut [f32]> = y.iter_mut().map(|r| r.as_mut_slice()).collect();
         (SCALAR.softmax)(&mut rx, scale, f16);
-        (native().softmax)(&mut ry, scale, f16);
-        assert_same(&format!("softmax, lens {lens:?} range {range} f16 {f16}"), &y.concat(), &x.concat());
+        for native in natives() {
+            let mut y = y.clone();
+            let mut ry: Vec<&mut [f32]> = y.iter_mut().map(|r| r.as_mut_slice()).collect();
+            (native.softmax)(&mut ry, scale, f16);
+            let what = format!("softmax, lens {lens:?} range {range} f16 {f16}");
+            assert_same(&what, &y.concat(), &x.concat());
+        }
     }
 
     #[test]
@@ -254,10 +273,13 @@ proptest! {
         let mut g = Rng(seed);
         let mut x: Vec<f32> = (0..len).map(|_| range * g.unit()).collect();
         let u: Vec<f32> = (0..len.saturating_sub(up_extra)).map(|_| 2.0 * g.unit()).collect();
-        let mut y = x.clone();
+        let y0 = x.clone();
         (SCALAR.silu_mul)(&mut x, &u);
-        (native().silu_mul)(&mut y, &u);
-        assert_same(&format!("silu_mul, len {len} range {range}"), &y, &x);
+        for native in natives() {
+            let mut y = y0.clone();
+            (native.silu_mul)(&mut y, &u);
+            assert_same(&format!("silu_mul, len {len} range {range}"), &y, &x);
+        }
     }
 
     #[test]
@@ -271,15 +293,17 @@ proptest! {
                 _ => f32::from_bits(g.next() as u32 & 0x807f_e000 | 0x3000_1000),
             })
             .collect();
-        let (mut a, mut b) = (x.clone(), x.clone());
-        (SCALAR.round_f16)(&mut a);
-        (native().round_f16)(&mut b);
-        assert_same("round_f16", &b, &a);
-        let (mut a, mut b) = (vec![f16::ZERO; len], vec![f16::ZERO; len]);
-        (SCALAR.to_f16)(&x, &mut a);
-        (native().to_f16)(&x, &mut b);
-        assert_eq!(a.iter().map(|h| h.to_bits()).collect::<Vec<_>>(),
-                   b.iter().map(|h| h.to_bits()).collect::<Vec<_>>());
+        for native in natives() {
+            let (mut a, mut b) = (x.clone(), x.clone());
+            (SCALAR.round_f16)(&mut a);
+            (native.round_f16)(&mut b);
+            assert_same("round_f16", &b, &a);
+            let (mut a, mut b) = (vec![f16::ZERO; len], vec![f16::ZERO; len]);
+            (SCALAR.to_f16)(&x, &mut a);
+            (native.to_f16)(&x, &mut b);
+            let bits = |v: &[f16]| v.iter().map(|h| h.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&b), bits(&a), "to_f16");
+        }
     }
 }
 
@@ -292,10 +316,13 @@ fn silu_mul_equals_scalar_across_all_exponents() {
         .collect();
     let x = &x[..x.len() - x.len() % 8];
     let u: Vec<f32> = (0..x.len()).map(|i| 1.0 + (i % 7) as f32 * 0.25).collect();
-    let (mut a, mut b) = (x.to_vec(), x.to_vec());
+    let mut a = x.to_vec();
     (SCALAR.silu_mul)(&mut a, &u);
-    (native().silu_mul)(&mut b, &u);
-    assert_same("silu_mul sweep", &b, &a);
+    for native in natives() {
+        let mut b = x.to_vec();
+        (native.silu_mul)(&mut b, &u);
+        assert_same("silu_mul sweep", &b, &a);
+    }
 }
 
 /// Deterministic shapes of the bench and reference models, every tile size.
