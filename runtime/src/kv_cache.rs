@@ -90,9 +90,11 @@ impl KvStore<'_> {
     }
 
     /// Attention scores before scaling for positions `0..n` of one head, for each query
-    /// `q[j]` (at most [`TILE`](crate::kernels::attention::TILE), prepared by [`KvStore::prepare_queries`]): the key row of
+    /// `q[j]` (at most [`TILE`], prepared by [`KvStore::prepare_queries`]): the key row of
     /// position `t` starts at `index + t · stride`; `scores[j·n + t]` gets its dot with
     /// `q[j]` in `ggml_vec_dot_f32` (f16 cache: `ggml_vec_dot_f16`) order.
+    ///
+    /// [`TILE`]: crate::kernels::attention::TILE
     pub fn scores(
         &self,
         ak: &AttnKernels,
@@ -149,7 +151,7 @@ impl KvStore<'_> {
                 for (c, part) in row.chunks(h.len()).enumerate() {
                     (ak.to_f16)(part, &mut h[..part.len()]);
                     for (i, &v) in h[..part.len()].iter().enumerate() {
-                        s[col(c * 32 + i)] = v;
+                        s[col(c * h.len() + i)] = v;
                     }
                 }
             }
@@ -163,14 +165,16 @@ impl KvStore<'_> {
         matches!(self, KvStore::F16(_))
     }
 
-    /// Attention output for one head and each weight row `w[j]` (at most [`TILE`](crate::kernels::attention::TILE)), from
-    /// a value cache written by [`KvStore::write_values`]: `out[j][d] = Σ_t w[j][t] ·
+    /// Attention output for one head and each weight row `w[j]` (at most [`TILE`]), from a
+    /// value cache written by [`KvStore::write_values`]: `out[j][d] = Σ_t w[j][t] ·
     /// v_t[head + d]`, `v_t` the values of position `t` in the layer at `layer_base`,
     /// summed over positions as ggml's `vec_dot` over one row of the transposed V cache.
     /// llama.cpp's KV view spans a multiple of 256 cells, the ones past the last position
     /// with weight 0, so the sum runs over `w[j].len()` rounded up to a whole `vec_dot` step
     /// (32) with zeros, and never reaches the leftover loop.
     /// `w` holds softmax rows, rounded to f16 values if [`KvStore::f16_weights`].
+    ///
+    /// [`TILE`]: crate::kernels::attention::TILE
     #[allow(clippy::too_many_arguments)]
     pub fn weighted_sum(
         &self,

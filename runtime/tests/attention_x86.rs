@@ -244,12 +244,14 @@ proptest! {
         let mut x: Vec<Vec<f32>> = lens
             .iter()
             .map(|&len| {
-                (0..len)
-                    .map(|_| if g.below(16) < masked { f32::NEG_INFINITY } else { range * g.unit() })
-                    .collect()
+                let mut score = || match g.below(16) < masked {
+                    true => f32::NEG_INFINITY,
+                    false => range * g.unit(),
+                };
+                (0..len).map(|_| score()).collect()
             })
             .collect();
-        let mut y = x.clone();
+        let y = x.clone();
         let scale = [1.0, 0.125, 0.144_337_57][g.below(3) as usize];
         let f16 = g.below(2) == 0;
         let mut rx: Vec<&mut [f32]> = x.iter_mut().map(|r| r.as_mut_slice()).collect();
