@@ -2,11 +2,15 @@
 //!
 //! Attention reads it the way llama.cpp's graph does without flash attention:
 //! `kq = mul_mat(K, q)` (one `vec_dot` per cached position over `head_dim`) and
-//! `kqv = mul_mat(Vᵀ, softmax(kq))` (one `vec_dot` per output dimension over positions,
-//! llama.cpp storing V transposed). With an f16 cache ggml first rounds the f32 operand
-//! (`q`, the softmax weights) to f16, since f16 matrices dot against f16 vectors.
+//! `kqv = mul_mat(Vᵀ, softmax(kq))` (one `vec_dot` per output dimension over positions).
+//! With an f16 cache ggml first rounds the f32 operand (`q`, the softmax weights) to f16,
+//! since f16 matrices dot against f16 vectors.
+//!
+//! Keys are stored by position, `[n_layers][ctx][kv_dim]`. An f32 or f16 value cache is
+//! stored transposed within each layer, `[n_layers][kv_dim][ctx]`, as llama.cpp stores V:
+//! each output dimension's sum then reads its positions contiguously, in the lanes ggml's
+//! `vec_dot` gives them. The Q8 value cache keeps rows (its scales go per row block).
 
-use crate::config::MAX_HEAD_DIM;
 use crate::kernels::AttnKernels;
 use crate::math::{f16_to_f32, f32_to_f16};
 use half::f16;
@@ -54,22 +58,12 @@ fn q8_block(x: &[f32], q: &mut [i8]) -> f16 {
     f32_to_f16(amax / 127.0)
 }
 
-/// `x` as ggml rounds an f32 operand for an f16 dot product.
-#[inline(always)]
-fn round_f16(x: f32) -> f32 {
-    f16_to_f32(f32_to_f16(x))
-}
-
 impl KvStore<'_> {
     /// Write one row at `index = (layer · ctx + pos) · kv_dim`.
-    pub fn write(&mut self, index: usize, row: &[f32]) {
+    pub fn write(&mut self, ak: &AttnKernels, index: usize, row: &[f32]) {
         match self {
             KvStore::F32(s) => s[index..index + row.len()].copy_from_slice(row),
-            KvStore::F16(s) => {
-                for (d, &v) in s[index..index + row.len()].iter_mut().zip(row) {
-                    *d = f32_to_f16(v);
-                }
-            }
+            KvStore::F16(s) => (ak.to_f16)(row, &mut s[index..index + row.len()]),
             KvStore::Q8 { q, d, head_dim } => {
                 let bph = q8_blocks_per_head(*head_dim);
                 for (h, x) in row.chunks_exact(*head_dim).enumerate() {
@@ -87,82 +81,135 @@ impl KvStore<'_> {
         }
     }
 
-    /// Attention scores before scaling for positions `0..scores.len()` of one head: the
-    /// key row of position `t` starts at `index + t · stride`, `q` is the head's query, in
-    /// `ggml_vec_dot_f32` (f16 cache: `ggml_vec_dot_f16` of `q` rounded to f16) order.
+    /// Queries as [`KvStore::scores`] takes them: an f16 cache dots f16 keys with `q`
+    /// rounded to f16 (in place here), the others take `q` as it is.
+    pub fn prepare_queries(&self, ak: &AttnKernels, q: &mut [f32]) {
+        if let KvStore::F16(_) = self {
+            (ak.round_f16)(q)
+        }
+    }
+
+    /// Attention scores before scaling for positions `0..n` of one head, for each query
+    /// `q[j]` (at most [`TILE`], prepared by [`KvStore::prepare_queries`]): the key row of
+    /// position `t` starts at `index + t · stride`; `scores[j·n + t]` gets its dot with
+    /// `q[j]` in `ggml_vec_dot_f32` (f16 cache: `ggml_vec_dot_f16`) order.
+    ///
+    /// [`TILE`]: crate::kernels::attention::TILE
     pub fn scores(
         &self,
         ak: &AttnKernels,
         index: usize,
         stride: usize,
-        q: &[f32],
+        q: &[&[f32]],
+        n: usize,
         scores: &mut [f32],
     ) {
         match self {
-            KvStore::F32(s) => (ak.scores_f32)(&s[index..], stride, q, scores),
-            KvStore::F16(s) => {
-                let mut qr = [0.0f32; MAX_HEAD_DIM];
-                let qr = &mut qr[..q.len()];
-                qr.iter_mut().zip(q).for_each(|(o, &v)| *o = round_f16(v));
-                (ak.scores_f16)(&s[index..], stride, qr, scores)
-            }
+            KvStore::F32(s) => (ak.scores_f32)(&s[index..], stride, q, n, scores),
+            KvStore::F16(s) => (ak.scores_f16)(&s[index..], stride, q, n, scores),
             KvStore::Q8 { q: kq, d, head_dim } => {
                 let bph = q8_blocks_per_head(*head_dim);
-                for (t, out) in scores.iter_mut().enumerate() {
-                    let at = index + t * stride;
-                    let scales = &d[(at / *head_dim) * bph..][..bph];
-                    let k = &kq[at..at + q.len()];
-                    let mut sum = 0.0f32;
-                    for ((kb, qb), sc) in k.chunks(Q8_BLOCK).zip(q.chunks(Q8_BLOCK)).zip(scales) {
-                        let dot: f32 = kb.iter().zip(qb).map(|(&a, &b)| a as f32 * b).sum();
-                        sum += f16_to_f32(*sc) * dot;
+                for (qj, row) in q.iter().zip(scores.chunks_mut(n.max(1))) {
+                    for (t, out) in row[..n].iter_mut().enumerate() {
+                        let at = index + t * stride;
+                        let scales = &d[(at / *head_dim) * bph..][..bph];
+                        let k = &kq[at..at + qj.len()];
+                        let mut sum = 0.0f32;
+                        for ((kb, qb), sc) in
+                            k.chunks(Q8_BLOCK).zip(qj.chunks(Q8_BLOCK)).zip(scales)
+                        {
+                            let dot: f32 = kb.iter().zip(qb).map(|(&a, &b)| a as f32 * b).sum();
+                            sum += f16_to_f32(*sc) * dot;
+                        }
+                        *out = sum;
                     }
-                    *out = sum;
                 }
             }
         }
     }
 
-    /// Attention output for one head: `out[d] = Σ_t w[t] · row_t[d]`, where row `t` starts
-    /// at `index + t · stride`, summed over positions as ggml's `vec_dot` over one row of
-    /// the transposed V cache. llama.cpp's KV view spans a multiple of 256 cells, the ones
-    /// past the last position with weight 0, so the sum runs over `w.len()` rounded up to a
-    /// whole `vec_dot` step (32) with zeros, and never reaches the leftover loop.
-    /// `w` is the softmax row; an f16 cache rounds it to f16 in place first.
+    /// Write the values of position `pos` to the layer at `layer_base = layer · ctx ·
+    /// kv_dim` (`row` has `kv_dim` values): dimension `d` to `layer_base + d · ctx + pos`
+    /// (f32, f16), or the row to `layer_base + pos · kv_dim` (Q8).
+    pub fn write_values(
+        &mut self,
+        ak: &AttnKernels,
+        layer_base: usize,
+        ctx: usize,
+        pos: usize,
+        row: &[f32],
+    ) {
+        let col = |s: usize| layer_base + s * ctx + pos;
+        match self {
+            KvStore::F32(s) => {
+                for (d, &v) in row.iter().enumerate() {
+                    s[col(d)] = v;
+                }
+            }
+            KvStore::F16(s) => {
+                let mut h = [f16::ZERO; 32];
+                for (c, part) in row.chunks(h.len()).enumerate() {
+                    (ak.to_f16)(part, &mut h[..part.len()]);
+                    for (i, &v) in h[..part.len()].iter().enumerate() {
+                        s[col(c * h.len() + i)] = v;
+                    }
+                }
+            }
+            KvStore::Q8 { .. } => self.write(ak, layer_base + pos * row.len(), row),
+        }
+    }
+
+    /// Whether weights for [`KvStore::weighted_sum`] go rounded to f16 (an f16 cache: ggml
+    /// dots f16 values with f16 weights).
+    pub fn f16_weights(&self) -> bool {
+        matches!(self, KvStore::F16(_))
+    }
+
+    /// Attention output for one head and each weight row `w[j]` (at most [`TILE`]), from a
+    /// value cache written by [`KvStore::write_values`]: `out[j][d] = Σ_t w[j][t] ·
+    /// v_t[head + d]`, `v_t` the values of position `t` in the layer at `layer_base`,
+    /// summed over positions as ggml's `vec_dot` over one row of the transposed V cache.
+    /// llama.cpp's KV view spans a multiple of 256 cells, the ones past the last position
+    /// with weight 0, so the sum runs over `w[j].len()` rounded up to a whole `vec_dot` step
+    /// (32) with zeros, and never reaches the leftover loop.
+    /// `w` holds softmax rows, rounded to f16 values if [`KvStore::f16_weights`].
+    ///
+    /// [`TILE`]: crate::kernels::attention::TILE
+    #[allow(clippy::too_many_arguments)]
     pub fn weighted_sum(
         &self,
         ak: &AttnKernels,
-        index: usize,
-        stride: usize,
-        w: &mut [f32],
-        out: &mut [f32],
+        layer_base: usize,
+        ctx: usize,
+        kv_dim: usize,
+        head: usize,
+        w: &[&[f32]],
+        out: &mut [&mut [f32]],
     ) {
-        if let KvStore::Q8 { q, d, head_dim } = self {
-            // No ggml counterpart to mirror: accumulate position by position.
-            let bph = q8_blocks_per_head(*head_dim);
-            out.fill(0.0);
-            for (t, &wt) in w.iter().enumerate() {
-                let at = index + t * stride;
-                let scales = &d[(at / *head_dim) * bph..][..bph];
-                let row = &q[at..at + out.len()];
-                for ((ob, qb), sc) in out
-                    .chunks_mut(Q8_BLOCK)
-                    .zip(row.chunks(Q8_BLOCK))
-                    .zip(scales)
-                {
-                    let c = wt * f16_to_f32(*sc);
-                    ob.iter_mut().zip(qb).for_each(|(o, &v)| *o += c * v as f32);
+        let index = layer_base + head * ctx;
+        match self {
+            KvStore::F32(s) => (ak.values_f32)(&s[index..], ctx, w, out),
+            KvStore::F16(s) => (ak.values_f16)(&s[index..], ctx, w, out),
+            KvStore::Q8 { q, d, head_dim } => {
+                // No ggml counterpart to mirror: accumulate position by position.
+                let bph = q8_blocks_per_head(*head_dim);
+                for (w, out) in w.iter().zip(out.iter_mut()) {
+                    out.fill(0.0);
+                    for (t, &wt) in w.iter().enumerate() {
+                        let at = layer_base + t * kv_dim + head;
+                        let scales = &d[(at / *head_dim) * bph..][..bph];
+                        let row = &q[at..at + out.len()];
+                        for ((ob, qb), sc) in out
+                            .chunks_mut(Q8_BLOCK)
+                            .zip(row.chunks(Q8_BLOCK))
+                            .zip(scales)
+                        {
+                            let c = wt * f16_to_f32(*sc);
+                            ob.iter_mut().zip(qb).for_each(|(o, &v)| *o += c * v as f32);
+                        }
+                    }
                 }
             }
-            return;
-        }
-        match self {
-            KvStore::F32(s) => (ak.values_f32)(&s[index..], stride, w, out),
-            KvStore::F16(s) => {
-                w.iter_mut().for_each(|v| *v = round_f16(*v));
-                (ak.values_f16)(&s[index..], stride, w, out)
-            }
-            KvStore::Q8 { .. } => {} // handled above
         }
     }
 }

@@ -5,10 +5,11 @@
 
 use crate::arena::{region_bytes, Bump};
 use crate::error::{Error, Result};
+use crate::kernels::attention::TILE;
 use crate::kernels::{matmul, rmsnorm, rope, Activations, AttnKernels, Kernels};
 use crate::kv_cache::{q8_blocks_per_head, KvStore, KvType};
 use crate::model::Model;
-use crate::parallel::{share, Disjoint, Parallel, SERIAL};
+use crate::parallel::{Disjoint, Parallel, SERIAL};
 use crate::quant::{scalar, BlockQ8K, BlockQ8_0, GgmlType, QK8_0, QK_K};
 use crate::sampler::{Candidate, Sampler};
 use half::f16;
@@ -99,7 +100,7 @@ impl Plan {
             kv_dim: c.kv_dim(),
             hidden: c.hidden,
             width,
-            att: c.n_heads * sc.ctx_len,
+            att: c.n_heads * sc.ctx_len * sc.batch.min(TILE),
             vocab: c.vocab,
             q8_0,
             q8_k,
@@ -170,7 +171,8 @@ pub struct Session<'s, 'w> {
     hb: &'s mut [f32],
     /// MLP up `[B][hidden]`.
     hb2: &'s mut [f32],
-    /// Attention scores `[n_heads][ctx]`.
+    /// Attention scores, [`TILE`] query rows per head (one when `batch` is 1)
+    /// `[n_heads · min(batch, TILE)][ctx]`.
     att: &'s mut [f32],
     /// Output of the last position `[vocab]`.
     logits: &'s mut [f32],
@@ -354,6 +356,7 @@ impl<'s, 'w> Session<'s, 'w> {
         let m = self.model;
         let c = &m.config;
         let (kern, par) = (self.kernels, self.par);
+        let ak = AttnKernels::for_kernels(kern);
         let pos0 = self.pos;
         let (dim, hd, kv_dim, hidden) = (c.dim, c.head_dim, c.kv_dim(), c.hidden);
         let ctx = self.ctx;
@@ -402,15 +405,14 @@ impl<'s, 'w> Session<'s, 'w> {
                 );
                 let kb = &mut self.k[b * kv_dim..(b + 1) * kv_dim];
                 rope(kb, hd, c.rope_dims, p, c.rope_base);
-                self.key_cache.write(layer_base + p * kv_dim, kb);
-                self.value_cache.write(
-                    layer_base + p * kv_dim,
-                    &self.v[b * kv_dim..(b + 1) * kv_dim],
-                );
+                self.key_cache.write(ak, layer_base + p * kv_dim, kb);
+                let vb = &self.v[b * kv_dim..(b + 1) * kv_dim];
+                self.value_cache.write_values(ak, layer_base, ctx, p, vb);
             }
+            self.key_cache.prepare_queries(ak, &mut self.q[..n * dim]);
 
             // Per head: softmax(q·K^T · scale) · V over positions 0..=p (GQA: `group` query
-            // heads share one kv head), heads split across workers.
+            // heads share one kv head), tiles of queries split across workers.
             attention(
                 par,
                 kern,
@@ -463,10 +465,7 @@ impl<'s, 'w> Session<'s, 'w> {
             );
             for b in 0..n {
                 let hb = &mut self.hb[b * hidden..(b + 1) * hidden];
-                (AttnKernels::for_kernels(kern).silu_mul)(
-                    hb,
-                    &self.hb2[b * hidden..(b + 1) * hidden],
-                );
+                (ak.silu_mul)(hb, &self.hb2[b * hidden..(b + 1) * hidden]);
                 self.acts.prepare(kern, b, hb, w.w_down.ty);
             }
             matmul(
@@ -502,10 +501,14 @@ impl<'s, 'w> Session<'s, 'w> {
     }
 }
 
-/// Attention for positions `pos0..pos0 + n` of one layer, heads split across workers.
-/// As llama.cpp without flash attention: the scores are `vec_dot`s rounded, then scaled
-/// (soft_max_ext's scale); each output dimension is a `vec_dot` over positions (V
-/// transposed).
+/// Attention for positions `pos0..pos0 + n` of one layer. As llama.cpp without flash
+/// attention: the scores are `vec_dot`s rounded, then scaled (soft_max_ext's scale); each
+/// output dimension is a `vec_dot` over positions (V transposed).
+///
+/// The queries of one kv head (its `group` query heads at every position, position-major)
+/// go to the kernels up to [`TILE`] at a time, so each key and value row is read once for
+/// all of them; every query is computed exactly as alone. Tiles are dealt to the workers
+/// round-robin, each worker with [`TILE`] score rows of its own.
 #[allow(clippy::too_many_arguments)]
 fn attention(
     par: &dyn Parallel,
@@ -525,28 +528,53 @@ fn attention(
     let group = c.n_heads / c.n_kv_heads;
     let scale = 1.0 / crate::math::sqrtf(hd as f32);
     let ak = AttnKernels::for_kernels(k);
+    let per_kv = n * group;
+    let tile = TILE.min(per_kv);
+    let tiles = per_kv.div_ceil(tile);
+    let items = c.n_kv_heads * tiles;
+    // `att` holds n_heads · min(batch, TILE) ≥ tile rows (n ≤ batch).
+    let workers = par.threads().min(att.len() / ctx / tile).min(items);
     let att = Disjoint::new(att);
     let out = Disjoint::new(&mut out[..n * dim]);
-    let threads = par.threads();
+    // Query `i` of kv head `g`: position pos0 + i / group, head g·group + i % group.
+    let query = |g: usize, i: usize| (i / group, g * group + i % group);
     par.run(&|t| {
-        for h in share(c.n_heads, t, threads, 1) {
-            let kv_off = layer_base + (h / group) * hd;
-            for b in 0..n {
-                let p = pos0 + b;
-                let qh = &q[b * dim + h * hd..b * dim + (h + 1) * hd];
-                // SAFETY: head `h` belongs to worker `t` alone; its score row and its output
-                // slice of every position are touched by no other worker.
-                let (a, o) = unsafe {
-                    (
-                        att.slice(h * ctx..h * ctx + p + 1),
-                        out.slice(b * dim + h * hd..b * dim + (h + 1) * hd),
-                    )
-                };
-                keys.scores(ak, kv_off, kv_dim, qh, a);
-                a.iter_mut().for_each(|s| *s *= scale);
-                (ak.softmax)(a);
-                values.weighted_sum(ak, kv_off, kv_dim, a, o);
+        if t >= workers {
+            return;
+        }
+        // SAFETY: score rows t·tile..(t + 1)·tile belong to worker t alone.
+        let scratch = unsafe { att.slice(t * tile * ctx..(t + 1) * tile * ctx) };
+        for item in (t..items).step_by(workers) {
+            let (g, first) = (item / tiles, (item % tiles) * tile);
+            let m = tile.min(per_kv - first);
+            let kv_off = layer_base + g * hd;
+            let qs: [&[f32]; TILE] = core::array::from_fn(|j| {
+                if j < m {
+                    let (b, h) = query(g, first + j);
+                    &q[b * dim + h * hd..][..hd]
+                } else {
+                    &[]
+                }
+            });
+            // Keys 0..=p of the tile's last position: each query uses its own prefix.
+            let nk = pos0 + query(g, first + m - 1).0 + 1;
+            let sc = &mut scratch[..m * nk];
+            keys.scores(ak, kv_off, kv_dim, &qs[..m], nk, sc);
+            let mut rows: [&mut [f32]; TILE] = Default::default();
+            for (j, (row, r)) in sc.chunks_mut(nk).zip(rows.iter_mut()).enumerate() {
+                *r = &mut row[..pos0 + query(g, first + j).0 + 1];
             }
+            (ak.softmax)(&mut rows[..m], scale, values.f16_weights());
+            let w: [&[f32]; TILE] = core::array::from_fn(|j| &*rows[j]);
+            let mut o: [&mut [f32]; TILE] = Default::default();
+            for (j, oj) in o.iter_mut().enumerate().take(m) {
+                let (b, h) = query(g, first + j);
+                // SAFETY: the output of (position b, head h) belongs to this tile alone,
+                // and each tile to one worker.
+                *oj = unsafe { out.slice(b * dim + h * hd..b * dim + (h + 1) * hd) };
+            }
+            let head = g * hd;
+            values.weighted_sum(ak, layer_base, ctx, kv_dim, head, &w[..m], &mut o[..m]);
         }
     });
 }
