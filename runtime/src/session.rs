@@ -244,7 +244,7 @@ impl<'s, 'w> Session<'s, 'w> {
         let tokens = a.take(p.ctx);
         Ok(Session {
             model,
-            kernels: sc.kernels,
+            kernels: sc.kernels.for_weights(model.bytes_per_token()),
             par,
             ctx: p.ctx,
             batch: p.batch,

@@ -42,7 +42,23 @@ fn natives() -> Vec<&'static Kernels> {
             "Kernels::get(Avx512) is None on a CPU with {avx512:?}"
         ),
     }
+    // The variants used for models that stream from memory are checked the same way.
+    let streaming: Vec<_> = v.iter().filter_map(|k| k.streaming).collect();
+    v.extend(streaming);
     v
+}
+
+#[test]
+fn large_models_take_the_streaming_variant() {
+    use mote_runtime::kernels::dispatch::STREAMING_BYTES;
+    for k in natives() {
+        assert!(std::ptr::eq(k.for_weights(STREAMING_BYTES), k));
+        let s = k.for_weights(STREAMING_BYTES + 1);
+        assert_eq!(s.backend, k.backend);
+        if let Some(v) = k.streaming {
+            assert!(std::ptr::eq(s, v));
+        }
+    }
 }
 
 fn scalar() -> &'static Kernels {

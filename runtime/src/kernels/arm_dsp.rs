@@ -62,6 +62,7 @@ mod dsp {
         q8_0: |w, x, out| each_row(w, x, out, vec_dot_q8_0_q8_0),
         q4_0_repacked_mm: None,
         q8_0_mm: None,
+        streaming: None,
         q6_k: |w, x, out| each_row(w, x, out, vec_dot_q6k_q8k),
         f16: |w, x, out| each_row(w, x, out, scalar::vec_dot_f16),
         f32: |w, x, out| each_row(w, x, out, scalar::vec_dot_f32),

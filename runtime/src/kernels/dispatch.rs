@@ -21,6 +21,10 @@ pub type RowsF32 = fn(w: &[u8], x: &[f32], out: &mut [f32]);
 /// Each output equals, bit for bit, the matching row kernel's for that row and position.
 pub type MmQ8_0 = fn(w: &[u8], x: &[BlockQ8_0], x_stride: usize, n: usize, out: &mut [f32]);
 
+/// Weights per token above which a model is taken not to fit in the caches (a large
+/// desktop or server L3).
+pub const STREAMING_BYTES: usize = 64 << 20;
+
 /// The instruction sets mote has kernels for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -79,6 +83,9 @@ pub struct Kernels {
     pub q4_0_repacked_mm: Option<MmQ8_0>,
     /// `q8_0` over several positions, where the table has such a kernel.
     pub q8_0_mm: Option<MmQ8_0>,
+    /// The table to use instead when the weights stream from memory (a model larger than
+    /// the caches), where another mix of kernels is faster there (same bits).
+    pub streaming: Option<&'static Kernels>,
     pub q6_k: RowsQ8K,
     pub f16: RowsF16,
     pub f32: RowsF32,
@@ -106,6 +113,7 @@ pub static SCALAR: Kernels = Kernels {
     q8_0: |w, x, out| each_row(w, x, out, scalar::vec_dot_q8_0_q8_0),
     q4_0_repacked_mm: None,
     q8_0_mm: None,
+    streaming: None,
     q6_k: |w, x, out| each_row(w, x, out, scalar::vec_dot_q6k_q8k),
     f16: |w, x, out| each_row(w, x, out, scalar::vec_dot_f16),
     f32: |w, x, out| each_row(w, x, out, scalar::vec_dot_f32),
@@ -128,6 +136,15 @@ impl Kernels {
             #[cfg(target_arch = "arm")]
             Backend::ArmDsp => super::arm_dsp::table(),
             _ => None,
+        }
+    }
+
+    /// This table, or its variant for weights that stream from memory when a token reads
+    /// `weight_bytes` (more than [`STREAMING_BYTES`]).
+    pub fn for_weights(&'static self, weight_bytes: usize) -> &'static Kernels {
+        match self.streaming {
+            Some(s) if weight_bytes > STREAMING_BYTES => s,
+            _ => self,
         }
     }
 
