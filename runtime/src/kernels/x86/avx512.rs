@@ -234,7 +234,11 @@ pub unsafe fn q8_0(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
             // SAFETY: `h` is 4 writable floats.
             unsafe { _mm_storeu_ps(h.as_mut_ptr(), hsum_float_8x4(a[0], a[1], a[2], a[3])) };
         }
-        out[r..r + k].copy_from_slice(&s8[..k]);
+        // A whole group as one fixed-size copy (a variable one is a library call).
+        match <&mut [f32; R]>::try_from(&mut out[r..r + k]) {
+            Ok(o) => *o = s8,
+            Err(_) => out[r..r + k].copy_from_slice(&s8[..k]),
+        }
         r += k;
     }
 }

@@ -277,7 +277,11 @@ pub unsafe fn q8_0(
                 // SAFETY: `s4` is 4 writable floats.
                 unsafe { _mm_storeu_ps(s4.as_mut_ptr(), s) };
                 let at = (b0 + q) * nrows + r;
-                out[at..at + k].copy_from_slice(&s4[..k]);
+                // A whole group as one fixed-size copy (a variable one is a library call).
+                match <&mut [f32; R8]>::try_from(&mut out[at..at + k]) {
+                    Ok(o) => *o = s4,
+                    Err(_) => out[at..at + k].copy_from_slice(&s4[..k]),
+                }
             }
             r += k;
         }
