@@ -7,7 +7,7 @@ use candle_core::Device;
 use mote_toolchain::checkpoint::Checkpoint;
 use mote_toolchain::init_random::ModelConfig;
 use mote_toolchain::model::LlamaConfig;
-use mote_toolchain::ppo::{Critic, KlControl, Ppo, PpoConfig, PpoInputs, Scorer};
+use mote_toolchain::ppo::{ptx, Critic, KlControl, Ppo, PpoConfig, PpoInputs, Scorer};
 use mote_toolchain::recipe::init_checkpoint;
 use mote_toolchain::sample::{chatml_prompt, Completion, Prompt};
 use mote_toolchain::tokenizer::{hf_tokenizer, train};
@@ -254,4 +254,49 @@ fn resume_equals_an_uninterrupted_run() {
     // A fresh run into a directory with checkpoints needs --resume.
     let e = Ppo::new(parts.path(), cfg, inputs(&sft, token_reward(), None), false);
     assert!(e.is_err());
+}
+
+/// PPO-ptx on demonstrations: the file is read as conversations, and with a large weight
+/// the policy's loss on their assistant turns falls.
+#[test]
+fn ptx_on_demonstrations_fits_their_assistant_turns() {
+    let dir = tempfile::tempdir().unwrap();
+    let demos = dir.path().join("demos.jsonl");
+    let lines: Vec<String> = (0..8)
+        .map(|i| {
+            serde_json::json!({"messages": [
+                {"role": "user", "content": format!("What is water {i}?")},
+                {"role": "assistant", "content": "Water is wet."},
+            ]})
+            .to_string()
+        })
+        .collect();
+    std::fs::write(&demos, lines.join("\n")).unwrap();
+    assert_eq!(ptx::kind(&demos).unwrap(), ptx::PtxKind::Conversations);
+    assert_eq!(ptx::kind(&corpus()).unwrap(), ptx::PtxKind::Text);
+
+    let cfg = PpoConfig {
+        iterations: 6,
+        batch_size: 4,
+        minibatch_size: 4,
+        ppo_epochs: 2,
+        ptx_coef: 5.0,
+        ptx_seq_len: 32,
+        ptx_batch_size: 4,
+        ..config()
+    };
+    let out = dir.path().join("ppo");
+    Ppo::new(
+        &out,
+        cfg,
+        inputs(&model(), token_reward(), Some(demos)),
+        false,
+    )
+    .unwrap()
+    .run(false)
+    .unwrap();
+    let ptx = metric(&out, "ptx_loss");
+    assert!(ptx.iter().all(|l| l.is_finite() && *l > 0.0), "{ptx:?}");
+    eprintln!("ptx loss per iteration: {ptx:?}");
+    assert!(ptx[ptx.len() - 1] < 0.5 * ptx[0], "{ptx:?}");
 }

@@ -69,11 +69,19 @@ pub struct Args {
     /// Value function: a separate model started from the reward model, or a head on the policy.
     #[arg(long, value_enum, default_value_t = CriticArg::Separate)]
     critic: CriticArg,
-    /// PPO-ptx: text (or JSONL) whose LM loss is mixed into the policy loss.
+    /// PPO-ptx: LM loss mixed into the policy loss, on text (.txt or {"text"} JSONL) or on
+    /// the assistant turns of demonstrations ({"messages"} JSONL).
     #[arg(long)]
     ptx_data: Option<PathBuf>,
+    /// Weight of the ptx loss (0: off).
     #[arg(long, default_value_t = 0.0)]
     ptx_coef: f64,
+    /// Sequences per ptx batch (one batch per gradient step).
+    #[arg(long, default_value_t = 4)]
+    ptx_batch_size: usize,
+    /// Tokens per ptx sequence at most.
+    #[arg(long, default_value_t = 128)]
+    ptx_seq_len: usize,
     /// Checkpoint every N iterations (and at the end).
     #[arg(long, default_value_t = 10)]
     save_every: u64,
@@ -119,6 +127,8 @@ pub fn run(a: Args) -> Result<()> {
             CriticArg::Shared => Critic::Shared,
         },
         ptx_coef: a.ptx_coef,
+        ptx_batch_size: a.ptx_batch_size,
+        ptx_seq_len: a.ptx_seq_len,
         save_every: a.save_every,
         keep_checkpoints: a.keep_checkpoints,
         seed: a.seed,

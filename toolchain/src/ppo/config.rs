@@ -121,6 +121,9 @@ impl PpoConfig {
         if self.kl_coef < 0.0 || self.ptx_coef < 0.0 {
             return bad("kl_coef and ptx_coef must not be negative");
         }
+        if self.ptx_coef > 0.0 && (self.ptx_batch_size == 0 || self.ptx_seq_len < 2) {
+            return bad("with ptx_coef, ptx_batch_size must be at least 1 and ptx_seq_len 2");
+        }
         if let KlControl::Adaptive { target, horizon } = self.kl_control {
             if target.is_nan() || horizon.is_nan() || target <= 0.0 || horizon <= 0.0 {
                 return bad("the KL target and horizon must be positive");

@@ -19,6 +19,7 @@ pub mod gae;
 pub mod kl_control;
 pub mod loss;
 pub mod metrics;
+pub mod ptx;
 pub mod reward;
 pub mod rollout;
 pub mod trainer;

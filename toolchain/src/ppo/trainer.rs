@@ -19,7 +19,7 @@ use super::metrics::{explained_variance, IterStats, UpdateStats};
 use super::reward::Scorer;
 use super::rollout::{Episode, Padded};
 use crate::checkpoint::{self, Checkpoint};
-use crate::data::{PretrainConfig, PretrainData, Rng, Sampler};
+use crate::data::{Rng, Sampler};
 use crate::error::{Error, Result};
 use crate::model::{init_missing, Heads, Llama};
 use crate::sample::{Generator, ModelSource, Prompt, SampleConfig};
@@ -27,7 +27,9 @@ use crate::train::checkpoints;
 use crate::train::grads::Grads;
 use crate::train::metrics::MetricsLog;
 use crate::train::progress::Progress;
-use crate::train::{decay_by_default, masked_cross_entropy, named_vars, AdamW, AdamWParams};
+use crate::train::{
+    decay_by_default, masked_cross_entropy, named_vars, AdamW, AdamWParams, TokenBatches,
+};
 
 pub const POLICY_DIR: &str = "policy";
 pub const CRITIC_DIR: &str = "critic";
@@ -150,7 +152,7 @@ pub struct Ppo {
     scorer: Box<dyn Scorer>,
     opt: AdamW,
     critic_opt: Option<AdamW>,
-    ptx: Option<PretrainData>,
+    ptx: Option<Box<dyn TokenBatches>>,
     beta: f64,
     iteration: u64,
     metrics: MetricsLog,
@@ -247,17 +249,17 @@ impl Ppo {
             None => None,
         };
         let ptx = match &inputs.ptx_data {
-            Some(path) if cfg.ptx_coef > 0.0 => Some(PretrainData::load(
-                std::slice::from_ref(path),
-                &tokenizer,
-                &PretrainConfig {
-                    seq_len: cfg.ptx_seq_len.min(ctx),
-                    eval_fraction: 0.0,
-                    bos: Some(bos),
-                    eos: Some(sft.config.eos_token_id),
-                },
-                cfg.seed,
-            )?),
+            Some(path) if cfg.ptx_coef > 0.0 => Some(
+                super::ptx::load(
+                    path,
+                    &tokenizer,
+                    cfg.ptx_seq_len.min(ctx),
+                    bos,
+                    sft.config.eos_token_id,
+                    cfg.seed,
+                )?
+                .1,
+            ),
             _ => None,
         };
 

@@ -265,6 +265,10 @@ pub fn stages(cfg: &PipelineConfig, l: &Layout, exe: &Path) -> Result<Vec<Stage>
             "0",
             "--quiet",
         ]);
+        // PPO-ptx without a file of its own mixes in the world's demonstrations.
+        if cfg.ppo.contains_key("ptx_coef") && !cfg.ppo.contains_key("ptx_data") {
+            ppo.extend(["--ptx-data".into(), s(&world.join("sft.jsonl"))]);
+        }
         ppo.extend(flags("ppo", &cfg.ppo)?);
         v.push(Stage::training(format!("round-{r}-ppo"), ppo, &l.ppo(r)));
     }
