@@ -6,7 +6,9 @@
 use crate::arena::{region_bytes, Bump};
 use crate::error::{Error, Result};
 use crate::kernels::attention::TILE;
-use crate::kernels::{matmul, rmsnorm, rope, Activations, AttnKernels, Kernels};
+use crate::kernels::{
+    matmul, rmsnorm, rope_angles, rope_pairs, rope_rotate, Activations, AttnKernels, Kernels,
+};
 use crate::kv_cache::{q8_blocks_per_head, KvStore, KvType};
 use crate::model::Model;
 use crate::parallel::{Disjoint, Parallel, SERIAL};
@@ -60,6 +62,8 @@ struct Plan {
     hidden: usize,
     width: usize,
     att: usize,
+    /// RoPE cos/sin of the batch's positions `[B][2 · pairs]`.
+    rope: usize,
     vocab: usize,
     q8_0: usize,
     q8_k: usize,
@@ -101,6 +105,7 @@ impl Plan {
             hidden: c.hidden,
             width,
             att: c.n_heads * sc.ctx_len * sc.batch.min(TILE),
+            rope: sc.batch * 2 * rope_pairs(c.head_dim, c.rope_dims),
             vocab: c.vocab,
             q8_0,
             q8_k,
@@ -120,6 +125,7 @@ impl Plan {
             + 2 * f(b * self.kv_dim)
             + 2 * f(b * self.hidden)
             + f(self.att)
+            + f(self.rope)
             + f(self.vocab)
             + region_bytes::<BlockQ8_0>(self.q8_0)
             + region_bytes::<BlockQ8K>(self.q8_k)
@@ -174,6 +180,8 @@ pub struct Session<'s, 'w> {
     /// Attention scores, [`TILE`] query rows per head (one when `batch` is 1)
     /// `[n_heads · min(batch, TILE)][ctx]`.
     att: &'s mut [f32],
+    /// RoPE cos/sin of the positions being evaluated `[B][2 · pairs]`.
+    rope: &'s mut [f32],
     /// Output of the last position `[vocab]`.
     logits: &'s mut [f32],
     acts: Activations<'s>,
@@ -213,6 +221,7 @@ impl<'s, 'w> Session<'s, 'w> {
         let hb = a.take(b * p.hidden);
         let hb2 = a.take(b * p.hidden);
         let att = a.take(p.att);
+        let rope = a.take(p.rope);
         let logits = a.take(p.vocab);
         let acts = Activations {
             q8_0: a.take(p.q8_0),
@@ -258,6 +267,7 @@ impl<'s, 'w> Session<'s, 'w> {
             hb,
             hb2,
             att,
+            rope,
             logits,
             acts,
             key_cache,
@@ -368,6 +378,12 @@ impl<'s, 'w> Session<'s, 'w> {
             scalar::dequantize_row(e.ty, e.row(t), &mut self.x[b * dim..(b + 1) * dim]);
         }
 
+        // One cos/sin table per position serves every layer's queries and keys.
+        let rw = 2 * rope_pairs(hd, c.rope_dims);
+        for b in 0..n {
+            let cs = &mut self.rope[b * rw..(b + 1) * rw];
+            rope_angles(cs, hd, c.rope_dims, pos0 + b, c.rope_base);
+        }
         for l in 0..c.n_layers {
             let w = m.layer(l);
 
@@ -396,15 +412,10 @@ impl<'s, 'w> Session<'s, 'w> {
             let layer_base = l * ctx * kv_dim;
             for b in 0..n {
                 let p = pos0 + b;
-                rope(
-                    &mut self.q[b * dim..(b + 1) * dim],
-                    hd,
-                    c.rope_dims,
-                    p,
-                    c.rope_base,
-                );
+                let cs = &self.rope[b * rw..(b + 1) * rw];
+                rope_rotate(&mut self.q[b * dim..(b + 1) * dim], hd, cs);
                 let kb = &mut self.k[b * kv_dim..(b + 1) * kv_dim];
-                rope(kb, hd, c.rope_dims, p, c.rope_base);
+                rope_rotate(kb, hd, cs);
                 self.key_cache.write(ak, layer_base + p * kv_dim, kb);
                 let vb = &self.v[b * kv_dim..(b + 1) * kv_dim];
                 self.value_cache.write_values(ak, layer_base, ctx, p, vb);

@@ -121,7 +121,10 @@ fn the_pipeline_runs_every_stage_then_resumes_without_redoing_any() {
     let rm2 = std::fs::read_to_string(out.join("stages/round-2-rm.json")).unwrap();
     assert!(rm2.contains("round-1/rankings.jsonl") && rm2.contains("round-2/rankings.jsonl"));
     let ppo1 = std::fs::read_to_string(out.join("stages/round-1-ppo.json")).unwrap();
-    assert!(ppo1.contains("--ptx-data") && ppo1.contains("world/sft.jsonl"), "{ppo1}");
+    assert!(
+        ppo1.contains("--ptx-data") && ppo1.contains("world/sft.jsonl"),
+        "{ppo1}"
+    );
     let s2 = std::fs::read_to_string(out.join("stages/round-2-sample.json")).unwrap();
     assert!(s2.contains("round-1/ppo"), "{s2}");
     // Two PPO iterations saved one by one: two curve points per round.

@@ -29,6 +29,6 @@ pub use attention::AttnKernels;
 pub use dispatch::{Backend, Kernels};
 pub use matvec::{matmul, matvec, matvec_rows};
 pub use norm::rmsnorm;
-pub use rope::rope;
+pub use rope::{pairs as rope_pairs, rope, rope_angles, rope_rotate};
 pub use softmax::{softmax, softmax_inline};
 pub use swiglu::{silu_mul, silu_mul_inline};

@@ -14,22 +14,96 @@ pub fn rope(x: &mut [f32], head_dim: usize, rope_dims: usize, pos: usize, base: 
     if head_dim == 0 {
         return;
     }
-    let theta_scale = powf(base, -2.0 / rope_dims as f32);
-    let mut theta = pos as f32;
-    for i in (0..rope_dims.min(head_dim) / 2).map(|p| 2 * p) {
-        let (c, s) = (cosf(theta), sinf(theta));
+    let mut angles = Angles::new(rope_dims, pos, base);
+    for i in (0..pairs(head_dim, rope_dims)).map(|p| 2 * p) {
+        let (c, s) = angles.next_pair();
         for head in x.chunks_exact_mut(head_dim) {
-            let (x0, x1) = (head[i], head[i + 1]);
-            head[i] = fmaf(x0, c, -(x1 * s));
-            head[i + 1] = fmaf(s, x0, c * x1);
+            rotate(head, i, c, s);
         }
-        theta *= theta_scale;
+    }
+}
+
+/// Number of rotated pairs per head.
+pub fn pairs(head_dim: usize, rope_dims: usize) -> usize {
+    rope_dims.min(head_dim) / 2
+}
+
+/// The cos and sin of every rotated pair's angle at `pos` into `cs` (`2 ·`
+/// [`pairs`] values: `cos, sin` per pair), for [`rope_rotate`]. One table serves the
+/// queries and keys of every layer at that position.
+pub fn rope_angles(cs: &mut [f32], head_dim: usize, rope_dims: usize, pos: usize, base: f32) {
+    let mut angles = Angles::new(rope_dims, pos, base);
+    for pair in cs.chunks_exact_mut(2).take(pairs(head_dim, rope_dims)) {
+        let (c, s) = angles.next_pair();
+        pair[0] = c;
+        pair[1] = s;
+    }
+}
+
+/// [`rope`] with the angles from [`rope_angles`]: the same bits.
+pub fn rope_rotate(x: &mut [f32], head_dim: usize, cs: &[f32]) {
+    if head_dim == 0 {
+        return;
+    }
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has FMA, the only feature `rotate_all_fma` enables.
+        unsafe { rotate_all_fma(x, head_dim, cs) };
+        return;
+    }
+    rotate_all(x, head_dim, cs);
+}
+
+#[inline(always)]
+fn rotate_all(x: &mut [f32], head_dim: usize, cs: &[f32]) {
+    let n = (head_dim / 2).min(cs.len() / 2);
+    for head in x.chunks_exact_mut(head_dim) {
+        for (p, pair) in cs.chunks_exact(2).take(n).enumerate() {
+            rotate(head, 2 * p, pair[0], pair[1]);
+        }
+    }
+}
+
+/// With FMA enabled `fmaf` is one instruction, not a library call per element.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "fma")]
+fn rotate_all_fma(x: &mut [f32], head_dim: usize, cs: &[f32]) {
+    rotate_all(x, head_dim, cs);
+}
+
+#[inline(always)]
+fn rotate(head: &mut [f32], i: usize, c: f32, s: f32) {
+    let (x0, x1) = (head[i], head[i + 1]);
+    head[i] = fmaf(x0, c, -(x1 * s));
+    head[i + 1] = fmaf(s, x0, c * x1);
+}
+
+/// The angle sequence of one position: ggml's rope cache advances it by repeated f32
+/// multiplication.
+struct Angles {
+    theta: f32,
+    scale: f32,
+}
+
+impl Angles {
+    fn new(rope_dims: usize, pos: usize, base: f32) -> Self {
+        Angles {
+            theta: pos as f32,
+            scale: powf(base, -2.0 / rope_dims as f32),
+        }
+    }
+
+    fn next_pair(&mut self) -> (f32, f32) {
+        let cs = (cosf(self.theta), sinf(self.theta));
+        self.theta *= self.scale;
+        cs
     }
 }
 
 #[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
+    use std::{vec, vec::Vec};
 
     #[test]
     fn matches_llama_cpp_rope() {
@@ -50,6 +124,35 @@ mod tests {
         let mut v = x.map(f32::from_bits);
         rope(&mut v, 16, 16, 2, 10000.0);
         assert_eq!(v.map(f32::to_bits), want);
+    }
+
+    #[test]
+    fn the_angle_table_gives_the_same_bits() {
+        let mut seed = 0x9e37_79b9u32;
+        for (hd, rd, pos) in [
+            (16, 16, 0),
+            (48, 48, 7),
+            (32, 24, 100),
+            (6, 4, 3),
+            (5, 9, 1),
+        ] {
+            let x: Vec<f32> = (0..hd * 3)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (seed >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+                })
+                .collect();
+            let (mut a, mut b) = (x.clone(), x);
+            rope(&mut a, hd, rd, pos, 10000.0);
+            let mut cs = vec![0.0; 2 * pairs(hd, rd)];
+            rope_angles(&mut cs, hd, rd, pos, 10000.0);
+            rope_rotate(&mut b, hd, &cs);
+            assert_eq!(
+                a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                b.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "head_dim {hd}, rope_dims {rd}, pos {pos}"
+            );
+        }
     }
 
     #[test]
