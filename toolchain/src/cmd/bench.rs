@@ -162,7 +162,12 @@ pub fn run(a: Args) -> Result<()> {
         let mut bench = MoteBench::new(&model, sc, par, &mut arena)?;
         bench.run(test)?; // warm-up, as llama-bench does
         let (mut ours, mut theirs) = (Samples::default(), Samples::default());
-        for _ in 0..a.reps {
+        for rep in 0..a.reps {
+            // Each llama-bench call warms up before its timed run; between them the
+            // kernel may reclaim our idle pages, so warm up again to time the same thing.
+            if rep > 0 && a.vs_llama_bench.is_some() {
+                bench.run(test)?;
+            }
             ours.0.push(bench.run(test)?);
             if let Some(bin) = &a.vs_llama_bench {
                 theirs.0.push(llama_bench(bin, &path, test, kv_name)?);
