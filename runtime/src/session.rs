@@ -6,9 +6,7 @@
 use crate::arena::{region_bytes, Bump};
 use crate::error::{Error, Result};
 use crate::kernels::attention::TILE;
-use crate::kernels::{
-    matmul, rmsnorm, rope_angles, rope_pairs, rope_rotate, Activations, AttnKernels, Kernels,
-};
+use crate::kernels::{matmul, rmsnorm, rope_angles, rope_pairs, Activations, AttnKernels, Kernels};
 use crate::kv_cache::{q8_blocks_per_head, KvStore, KvType};
 use crate::model::Model;
 use crate::parallel::{Disjoint, Parallel, SERIAL};
@@ -413,9 +411,9 @@ impl<'s, 'w> Session<'s, 'w> {
             for b in 0..n {
                 let p = pos0 + b;
                 let cs = &self.rope[b * rw..(b + 1) * rw];
-                rope_rotate(&mut self.q[b * dim..(b + 1) * dim], hd, cs);
+                (ak.rope_rotate)(&mut self.q[b * dim..(b + 1) * dim], hd, cs);
                 let kb = &mut self.k[b * kv_dim..(b + 1) * kv_dim];
-                rope_rotate(kb, hd, cs);
+                (ak.rope_rotate)(kb, hd, cs);
                 self.key_cache.write(ak, layer_base + p * kv_dim, kb);
                 let vb = &self.v[b * kv_dim..(b + 1) * kv_dim];
                 self.value_cache.write_values(ak, layer_base, ctx, p, vb);

@@ -285,6 +285,27 @@ proptest! {
     }
 
     #[test]
+    fn rope_rotate_equals_scalar(
+        seed in any::<u64>(),
+        head_dim in 1usize..=80,
+        heads in 1usize..=4,
+        rope_dims in 0usize..=80,
+        pos in 0usize..5000,
+    ) {
+        let mut g = Rng(seed);
+        let x: Vec<f32> = (0..head_dim * heads).map(|_| g.value(Flavor::Wide)).collect();
+        let mut cs = vec![0.0; 2 * mote_runtime::kernels::rope_pairs(head_dim, rope_dims)];
+        mote_runtime::kernels::rope_angles(&mut cs, head_dim, rope_dims, pos, 10000.0);
+        let mut a = x.clone();
+        (SCALAR.rope_rotate)(&mut a, head_dim, &cs);
+        for native in natives() {
+            let mut b = x.clone();
+            (native.rope_rotate)(&mut b, head_dim, &cs);
+            assert_same(&format!("rope, head_dim {head_dim} rope_dims {rope_dims}"), &b, &a);
+        }
+    }
+
+    #[test]
     fn f16_conversions_equal_scalar(seed in any::<u64>(), len in 0usize..=70) {
         let mut g = Rng(seed);
         let x: Vec<f32> = (0..len)

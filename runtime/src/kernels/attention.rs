@@ -44,6 +44,9 @@ pub struct AttnKernels {
     pub softmax: fn(rows: &mut [&mut [f32]], scale: f32, f16: bool),
     /// [`super::silu_mul`]: same bits, compiled for the instruction set.
     pub silu_mul: fn(&mut [f32], &[f32]),
+    /// [`super::rope_rotate`]: same bits, compiled for the instruction set (one FMA
+    /// instruction per `fmaf`).
+    pub rope_rotate: fn(x: &mut [f32], head_dim: usize, cs: &[f32]),
     /// Every value rounded to the nearest f16 (ties to even), kept as f32.
     pub round_f16: fn(&mut [f32]),
     /// `dst[i] = f16(src[i])`, rounding to nearest even, for `i < dst.len() ≤ src.len()`.
@@ -106,6 +109,7 @@ pub static SCALAR: AttnKernels = AttnKernels {
         }
     },
     silu_mul: super::silu_mul,
+    rope_rotate: super::rope_rotate,
     round_f16: |x| x.iter_mut().for_each(|v| *v = f16_to_f32(f32_to_f16(*v))),
     to_f16: |src, dst| {
         dst.iter_mut()

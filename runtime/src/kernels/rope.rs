@@ -40,35 +40,19 @@ pub fn rope_angles(cs: &mut [f32], head_dim: usize, rope_dims: usize, pos: usize
     }
 }
 
-/// [`rope`] with the angles from [`rope_angles`]: the same bits.
+/// [`rope`] with the angles from [`rope_angles`]: the same bits. (Kernel tables compile it
+/// for their instruction set: [`super::AttnKernels::rope_rotate`].)
+#[inline(always)]
 pub fn rope_rotate(x: &mut [f32], head_dim: usize, cs: &[f32]) {
     if head_dim == 0 {
         return;
     }
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if std::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has FMA, the only feature `rotate_all_fma` enables.
-        unsafe { rotate_all_fma(x, head_dim, cs) };
-        return;
-    }
-    rotate_all(x, head_dim, cs);
-}
-
-#[inline(always)]
-fn rotate_all(x: &mut [f32], head_dim: usize, cs: &[f32]) {
-    let n = (head_dim / 2).min(cs.len() / 2);
+    let pairs = cs.chunks_exact(2).take(head_dim / 2);
     for head in x.chunks_exact_mut(head_dim) {
-        for (p, pair) in cs.chunks_exact(2).take(n).enumerate() {
+        for (p, pair) in pairs.clone().enumerate() {
             rotate(head, 2 * p, pair[0], pair[1]);
         }
     }
-}
-
-/// With FMA enabled `fmaf` is one instruction, not a library call per element.
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "fma")]
-fn rotate_all_fma(x: &mut [f32], head_dim: usize, cs: &[f32]) {
-    rotate_all(x, head_dim, cs);
 }
 
 #[inline(always)]

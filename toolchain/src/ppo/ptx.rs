@@ -52,10 +52,9 @@ pub fn load(
     bos: u32,
     eos: u32,
     seed: u64,
-) -> Result<(PtxKind, Box<dyn TokenBatches>)> {
+) -> Result<Box<dyn TokenBatches>> {
     let paths = [PathBuf::from(path)];
-    let kind = kind(path)?;
-    let data: Box<dyn TokenBatches> = match kind {
+    Ok(match kind(path)? {
         PtxKind::Text => Box::new(PretrainData::load(
             &paths,
             tokenizer,
@@ -79,6 +78,5 @@ pub fn load(
             },
             seed,
         )?),
-    };
-    Ok((kind, data))
+    })
 }

@@ -249,17 +249,14 @@ impl Ppo {
             None => None,
         };
         let ptx = match &inputs.ptx_data {
-            Some(path) if cfg.ptx_coef > 0.0 => Some(
-                super::ptx::load(
-                    path,
-                    &tokenizer,
-                    cfg.ptx_seq_len.min(ctx),
-                    bos,
-                    sft.config.eos_token_id,
-                    cfg.seed,
-                )?
-                .1,
-            ),
+            Some(path) if cfg.ptx_coef > 0.0 => Some(super::ptx::load(
+                path,
+                &tokenizer,
+                cfg.ptx_seq_len.min(ctx),
+                bos,
+                sft.config.eos_token_id,
+                cfg.seed,
+            )?),
             _ => None,
         };
 

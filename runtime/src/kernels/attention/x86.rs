@@ -42,6 +42,10 @@ pub static AVX2: AttnKernels = AttnKernels {
         // SAFETY: as above.
         unsafe { silu_mul(g, u) }
     },
+    rope_rotate: |x, hd, cs| {
+        // SAFETY: as above.
+        unsafe { rope_rotate(x, hd, cs) }
+    },
     round_f16: |x| {
         // SAFETY: as above.
         unsafe { round_f16(x) }
@@ -1088,4 +1092,14 @@ unsafe fn to_f16(src: &[f32], dst: &mut [f16]) {
             *o = f16::from_bits(b);
         }
     }
+}
+
+/// [`crate::kernels::rope_rotate`] with FMA enabled, so each `fmaf` is one instruction
+/// rather than a library call.
+///
+/// # Safety
+/// The CPU must have AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn rope_rotate(x: &mut [f32], head_dim: usize, cs: &[f32]) {
+    crate::kernels::rope_rotate(x, head_dim, cs);
 }
