@@ -1,9 +1,11 @@
 //! The llama weights of a GGUF file, resolved once and checked against the config.
 
+use crate::arena::ARENA_ALIGN;
 use crate::config::{Config, MAX_LAYERS};
 use crate::error::{Error, Result, TensorRole};
 use crate::gguf::{Gguf, TensorInfo};
-use crate::quant::GgmlType;
+use crate::kernels::Kernels;
+use crate::quant::{interleaved, GgmlType};
 
 /// A weight matrix: `rows` rows of `cols` contiguous values, borrowed from the file.
 #[derive(Debug, Clone, Copy)]
@@ -12,6 +14,9 @@ pub struct Matrix<'a> {
     pub rows: usize,
     pub cols: usize,
     pub data: &'a [u8],
+    /// Q4_0 rows packed sixteen to a group ([`interleaved`]) by [`Model::pack`]: `row`
+    /// then no longer gives a row, but a range of whole groups keeps its byte offsets.
+    pub packed: bool,
 }
 
 impl<'a> Matrix<'a> {
@@ -27,16 +32,19 @@ impl<'a> Matrix<'a> {
     }
 }
 
-/// Compact per-layer table: file offsets and types (rebuilt into views on use).
+/// Compact per-layer table: offsets and types (rebuilt into views on use).
 #[derive(Debug, Clone, Copy)]
 struct LayerTable {
+    /// In the file, or in the packed copies where bit `i` of `packed` is set.
     offset: [usize; 9],
     ty: [GgmlType; 9],
+    packed: u16,
 }
 
 const EMPTY_LAYER: LayerTable = LayerTable {
     offset: [0; 9],
     ty: [GgmlType::F32; 9],
+    packed: 0,
 };
 
 /// One transformer block's weights.
@@ -75,6 +83,8 @@ pub struct Model<'a> {
     /// `[dim]` f32.
     pub output_norm: &'a [u8],
     layers: [LayerTable; MAX_LAYERS],
+    /// Packed copies of Q4_0 matrices ([`Model::pack`]); empty if none.
+    packed: &'a [u8],
 }
 
 fn find<'a>(g: &Gguf<'a>, name: &str, role: TensorRole) -> Result<TensorInfo<'a>> {
@@ -98,6 +108,7 @@ fn check_matrix<'a>(
         rows,
         cols,
         data: t.data,
+        packed: false,
     })
 }
 
@@ -109,6 +120,22 @@ fn check_norm<'a>(t: &TensorInfo<'a>, dim: usize, role: TensorRole) -> Result<&'
         return Err(Error::ShapeMismatch(role));
     }
     Ok(t.data)
+}
+
+/// The role of layer `l`'s matrix `i` (as in its table), or the output head for
+/// `l == usize::MAX`.
+fn role_of(l: usize, i: usize) -> TensorRole {
+    let l = l as u16;
+    match i {
+        _ if l == u16::MAX => TensorRole::Output,
+        1 => TensorRole::AttnQ(l),
+        2 => TensorRole::AttnK(l),
+        3 => TensorRole::AttnV(l),
+        4 => TensorRole::AttnOutput(l),
+        6 => TensorRole::FfnGate(l),
+        7 => TensorRole::FfnUp(l),
+        _ => TensorRole::FfnDown(l),
+    }
 }
 
 /// `blk.{layer}.{suffix}.weight` in a stack buffer.
@@ -194,6 +221,7 @@ impl<'a> Model<'a> {
             tied,
             output_norm,
             layers,
+            packed: &[],
         })
     }
 
@@ -205,11 +233,14 @@ impl<'a> Model<'a> {
         let mat = |i: usize, rows: usize, cols: usize| {
             let ty = t.ty[i];
             let n = rows * ty.row_bytes(cols).unwrap_or(0);
+            let packed = t.packed & 1 << i != 0;
+            let src = if packed { self.packed } else { f };
             Matrix {
                 ty,
                 rows,
                 cols,
-                data: &f[t.offset[i]..t.offset[i] + n],
+                data: &src[t.offset[i]..t.offset[i] + n],
+                packed,
             }
         };
         let norm = |i: usize| &f[t.offset[i]..t.offset[i] + 4 * c.dim];
@@ -224,6 +255,93 @@ impl<'a> Model<'a> {
             w_up: mat(7, c.hidden, c.dim),
             w_down: mat(8, c.dim, c.hidden),
         }
+    }
+
+    /// The matrices [`Model::pack`] packs for `k`: Q4_0 with a multiple of 16 rows, when
+    /// `k` reads such matrices packed. Layer `l`'s matrix `i` (as in its table), then the
+    /// output head as `(usize::MAX, 0)`.
+    fn packable<'s>(
+        &'s self,
+        k: &Kernels,
+    ) -> impl Iterator<Item = ((usize, usize), Matrix<'a>)> + 's {
+        let on = k.q4_0_packed.is_some();
+        let want =
+            move |m: &Matrix<'_>| on && m.ty == GgmlType::Q4_0 && interleaved::packable(m.rows);
+        let layers = (0..self.config.n_layers).flat_map(move |l| {
+            let x = self.layer(l);
+            [
+                (1, x.wq),
+                (2, x.wk),
+                (3, x.wv),
+                (4, x.wo),
+                (6, x.w_gate),
+                (7, x.w_up),
+                (8, x.w_down),
+            ]
+            .into_iter()
+            .map(move |(i, m)| ((l, i), m))
+        });
+        layers
+            .chain(core::iter::once(((usize::MAX, 0), self.output)))
+            .filter(move |(_, m)| want(m))
+    }
+
+    /// Bytes [`Model::pack`] needs for kernel table `k` (0: `k` reads every matrix in place).
+    pub fn packed_bytes(&self, k: &Kernels) -> usize {
+        self.packable(k)
+            .map(|(_, m)| m.data.len().next_multiple_of(ARENA_ALIGN))
+            .sum()
+    }
+
+    /// This model with its Q4_0 matrices packed into `buf` for the kernels of `k` (which
+    /// gives the same logits, faster), as llama.cpp repacks Q4_0 at load. A tied output head
+    /// gets its own packed copy; the embedding lookup keeps reading the file's rows.
+    /// `done` gets each source matrix once it is copied and no longer read (not the tied
+    /// head's), so a host may drop those pages. `buf` needs [`Model::packed_bytes`] bytes
+    /// and should start on a 64-byte boundary.
+    pub fn pack<'b>(
+        &self,
+        k: &Kernels,
+        buf: &'b mut [u8],
+        mut done: impl FnMut(&[u8]),
+    ) -> Result<Model<'b>>
+    where
+        'a: 'b,
+    {
+        let need = self.packed_bytes(k);
+        if buf.len() < need {
+            return Err(Error::ArenaTooSmall {
+                needed: need,
+                got: buf.len(),
+            });
+        }
+        let mut out = self.clone();
+        let mut at = 0;
+        let mut head = None;
+        for ((l, i), m) in self.packable(k) {
+            let n = m.data.len();
+            let nb = m.cols / crate::quant::QK8_0;
+            if !interleaved::pack_q4_0(m.data, m.rows, nb, &mut buf[at..at + n]) {
+                return Err(Error::ShapeMismatch(role_of(l, i)));
+            }
+            if l == usize::MAX {
+                head = Some(at..at + n);
+            } else {
+                out.layers[l].offset[i] = at;
+                out.layers[l].packed |= 1 << i;
+            }
+            if !(l == usize::MAX && self.tied) {
+                done(m.data);
+            }
+            at += n.next_multiple_of(ARENA_ALIGN);
+        }
+        let buf: &'b [u8] = buf;
+        out.packed = buf;
+        if let Some(r) = head {
+            out.output.data = &buf[r];
+            out.output.packed = true;
+        }
+        Ok(out)
     }
 
     /// Every weight type the forward pass will meet (to size activation scratch).

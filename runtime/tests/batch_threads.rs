@@ -57,18 +57,26 @@ fn batches_and_threads_do_not_change_logits() {
         for kv in [KvType::F32, KvType::F16] {
             let sc = SessionConfig::new(128).with_kv_type(kv);
             let want = run(&model, sc, None, &prompt, false);
-            for (batch, par) in [
-                (1, Some(&pool2 as &dyn Parallel)),
-                (8, None),
-                (7, Some(&pool3)),
-                (64, Some(&pool2)),
-            ] {
-                let got = run(&model, sc.with_batch(batch), par, &prompt, true);
-                let threads = par.map_or(1, |p| p.threads());
-                assert!(
-                    got == want,
-                    "{file} {kv:?}: batch {batch} on {threads} threads changed the logits"
-                );
+            // Q4_0 packed at load for the table that reads it so (threads split it at
+            // whole groups of rows) gives the same bits too.
+            let mut buf = OwnedArena::new(model.packed_bytes(sc.kernels));
+            let packed = model.pack(sc.kernels, buf.as_mut_slice(), |_| {}).unwrap();
+            for m in [&model, &packed] {
+                for (batch, par) in [
+                    (1, Some(&pool2 as &dyn Parallel)),
+                    (8, None),
+                    (7, Some(&pool3)),
+                    (64, Some(&pool2)),
+                ] {
+                    let got = run(m, sc.with_batch(batch), par, &prompt, true);
+                    let threads = par.map_or(1, |p| p.threads());
+                    let p = m.output.packed;
+                    assert!(
+                        got == want,
+                        "{file} {kv:?}: batch {batch} on {threads} threads (packed {p}) \
+                         changed the logits"
+                    );
+                }
             }
         }
     }
@@ -93,4 +101,36 @@ fn a_batch_that_does_not_fit_changes_nothing() {
     );
     assert_eq!(s.pos(), 6);
     assert_eq!(s.tokens(), &[1, 2, 3, 4, 5, 6]);
+}
+
+#[test]
+fn packing_needs_its_bytes() {
+    let data = read_reference("ref-tiny-q4_0-pure.gguf");
+    let g = Gguf::parse(&data).unwrap();
+    let model = Model::load(&g).unwrap();
+    for k in mote_runtime::kernels::Kernels::available() {
+        let need = model.packed_bytes(k);
+        if need == 0 {
+            assert!(
+                k.q4_0_packed.is_none(),
+                "{k:?} packs nothing of a Q4_0 model"
+            );
+            continue;
+        }
+        let mut short = vec![0u8; need - 1];
+        assert_eq!(
+            model.pack(k, &mut short, |_| {}).err(),
+            Some(mote_runtime::Error::ArenaTooSmall {
+                needed: need,
+                got: need - 1
+            })
+        );
+        // Every layer matrix and the head are Q4_0 with rows a multiple of 16.
+        let mut dropped = 0;
+        let mut buf = OwnedArena::new(need);
+        let packed = model.pack(k, buf.as_mut_slice(), |_| dropped += 1).unwrap();
+        assert_eq!(dropped, 7 * model.config.n_layers + 1);
+        assert!(packed.output.packed && packed.layer(1).w_down.packed);
+        assert!(!packed.token_embd.packed);
+    }
 }

@@ -4,7 +4,7 @@
 mod common;
 use common::reference_dir;
 
-use mote_runtime::kernels::Kernels;
+use mote_runtime::kernels::{Backend, Kernels};
 use mote_runtime::{sampler::argmax, Gguf, Model, OwnedArena, Session, SessionConfig};
 use serde_json::Value;
 
@@ -54,12 +54,21 @@ fn check(stem: &str, tol: f32, kv: mote_runtime::KvType) -> f32 {
     let model = Model::load(&g).unwrap();
     let gold = golden(stem);
     let mut worst = 0.0f32;
-    // Every kernel table this CPU runs must give the same logits.
+    // Every kernel table this CPU runs must give the same logits, reading Q4_0 in place and,
+    // where the table packs it at load, packed.
     for kernels in Kernels::available() {
         let sc = SessionConfig::new(model.config.ctx_len)
             .with_kv_type(kv)
             .with_kernels(kernels);
         worst = worst.max(check_with(stem, &model, &gold, sc, tol));
+        let mut buf = OwnedArena::new(model.packed_bytes(kernels));
+        let packed = model.pack(kernels, buf.as_mut_slice(), |_| {}).unwrap();
+        if model.packed_bytes(kernels) > 0 {
+            worst = worst.max(check_with(stem, &packed, &gold, sc, tol));
+            // A table that does not pack still reads a packed model (its scalar fallback).
+            let scalar = sc.with_kernels(Kernels::get(Backend::Scalar).unwrap());
+            worst = worst.max(check_with(stem, &packed, &gold, scalar, tol));
+        }
     }
     worst
 }
@@ -67,7 +76,8 @@ fn check(stem: &str, tol: f32, kv: mote_runtime::KvType) -> f32 {
 fn check_with(stem: &str, model: &Model<'_>, gold: &Golden, sc: SessionConfig, tol: f32) -> f32 {
     let mut arena = OwnedArena::new(model.arena_bytes_for(&sc).unwrap());
     let mut s = Session::new(model, arena.as_mut_slice(), sc).unwrap();
-    let stem = format!("{stem} [{:?}]", sc.kernels);
+    let packed = model.layer(0).wq.packed || model.output.packed;
+    let stem = format!("{stem} [{:?}, packed {packed}]", sc.kernels.backend);
 
     let mut worst = 0.0f32;
     for (i, (&id, want)) in gold.prompt_ids.iter().zip(&gold.prompt_logits).enumerate() {

@@ -1,7 +1,9 @@
 //! A GGUF model file mapped into memory, as the runtime wants it: zero-copy weights.
 
 use crate::error::{Error, Result};
-use memmap2::Mmap;
+use memmap2::{Mmap, UncheckedAdvice};
+use mote_runtime::kernels::Kernels;
+use mote_runtime::OwnedArena;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -42,6 +44,37 @@ impl ModelFile {
     pub fn model(&self) -> Result<mote_runtime::Model<'_>> {
         let g = self.gguf()?;
         mote_runtime::Model::load(&g).map_err(|e| self.model_error(e))
+    }
+
+    /// The model as kernel table `k` runs it fastest: where `k` reads Q4_0 matrices packed
+    /// (see `Model::pack`), they are copied into `store`, and the file's pages they came
+    /// from are dropped as each is copied, so the process holds one copy at a time.
+    pub fn model_for<'a>(
+        &'a self,
+        k: &'static Kernels,
+        store: &'a mut OwnedArena,
+    ) -> Result<mote_runtime::Model<'a>> {
+        let model = self.model()?;
+        let k = k.for_weights(model.bytes_per_token());
+        let need = model.packed_bytes(k);
+        if need == 0 {
+            return Ok(model);
+        }
+        *store = OwnedArena::new(need);
+        let base = self.map.as_ptr() as usize;
+        let drop_pages = |src: &[u8]| {
+            let offset = src.as_ptr() as usize - base;
+            // SAFETY: the map is read-only and never written, so dropping its resident pages
+            // only makes the next read fault them in again from the file, same bytes; no
+            // reference sees a change. The range lies inside the map (`src` is part of it).
+            let _ = unsafe {
+                self.map
+                    .unchecked_advise_range(UncheckedAdvice::DontNeed, offset, src.len())
+            };
+        };
+        model
+            .pack(k, store.as_mut_slice(), drop_pages)
+            .map_err(|e| self.model_error(e))
     }
 
     /// Attach this file's path to a runtime error about its contents.

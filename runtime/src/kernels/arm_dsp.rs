@@ -61,6 +61,7 @@ mod dsp {
         q4_0_repacked: |w, x, out| each_row(w, x, out, vec_dot_q4_0_q8_0_repacked),
         q8_0: |w, x, out| each_row(w, x, out, vec_dot_q8_0_q8_0),
         q4_0_repacked_mm: None,
+        q4_0_packed: None,
         q8_0_mm: None,
         streaming: None,
         q6_k: |w, x, out| each_row(w, x, out, vec_dot_q6k_q8k),

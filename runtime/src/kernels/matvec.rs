@@ -1,10 +1,11 @@
 //! `out = W · x` for a weight matrix of any supported type, in the kernel llama.cpp's CPU
 //! backend (x86-64, AVX2) picks for a single token; and the batched, threaded form.
 
-use super::dispatch::MmQ8_0;
+use super::dispatch::{MmQ8_0, RowsQ8_0};
 use super::{Activations, Kernels};
 use crate::model::Matrix;
 use crate::parallel::{share, Disjoint, Parallel};
+use crate::quant::interleaved::{self, GROUP_ROWS};
 use crate::quant::{GgmlType, QK8_0, QK_K};
 use core::ops::Range;
 
@@ -18,6 +19,7 @@ const MM_POS: usize = 16;
 /// The multi-position kernel for `w`, if `k` has one for its type and layout.
 fn mm_kernel(k: &Kernels, w: &Matrix<'_>) -> Option<MmQ8_0> {
     match w.ty {
+        GgmlType::Q4_0 if w.packed => k.q4_0_packed.map(|p| p.mm),
         GgmlType::Q4_0 if w.rows.is_multiple_of(8) => k.q4_0_repacked_mm,
         GgmlType::Q8_0 => k.q8_0_mm,
         _ => None,
@@ -69,7 +71,8 @@ unsafe fn mm_rows(
 /// needs at least two columns; each row is one `vec_dot`, except that Q4_0 matrices with a
 /// multiple of 8 rows live repacked (CPU_REPACK, `q4_0_8x8`) and use that layout's GEMV.
 /// That includes an output head tied to a Q4_0 token embedding: llama.cpp gives the head
-/// its own repacked copy (only the embedding lookup reads the plain rows). Batched
+/// its own repacked copy (only the embedding lookup reads the plain rows). A matrix packed
+/// at load ([`Model::pack`](crate::Model::pack)) gives the same bits. Batched
 /// positions use the same per-row arithmetic, so a prompt gives the logits it would give
 /// token by token.
 pub fn matvec_rows(
@@ -87,6 +90,12 @@ pub fn matvec_rows(
     match w.ty {
         GgmlType::F32 => (k.f32)(data, &x[..n], out),
         GgmlType::F16 => (k.f16)(data, &acts.f16(b)[..n], out),
+        GgmlType::Q4_0 if w.packed => {
+            let rows = k
+                .q4_0_packed
+                .map_or(interleaved::rows_q4_0 as RowsQ8_0, |p| p.rows);
+            rows(data, &acts.q8_0(b)[..n / QK8_0], out)
+        }
         GgmlType::Q4_0 if w.rows.is_multiple_of(8) => {
             (k.q4_0_repacked)(data, &acts.q8_0(b)[..n / QK8_0], out)
         }
@@ -122,7 +131,9 @@ pub fn matmul(
     let threads = par.threads();
     par.run(&|t| {
         for (w, out) in outs.iter().flatten() {
-            let mine = share(w.rows, t, threads, 8);
+            // Packed matrices split at whole groups.
+            let align = if w.packed { GROUP_ROWS } else { 8 };
+            let mine = share(w.rows, t, threads, align);
             if n == 1 {
                 // One position: one kernel call over all of this worker's rows.
                 // SAFETY: worker `t` alone owns rows `mine`.

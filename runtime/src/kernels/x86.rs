@@ -30,7 +30,8 @@
 //! that the CPU has the three extensions and otherwise runs the scalar kernel, so even a
 //! caller that bypasses [`Kernels::get`](super::Kernels::get) stays sound.
 
-use super::dispatch::{Backend, Kernels, SCALAR};
+use super::dispatch::{Backend, Kernels, PackedQ4_0, SCALAR};
+use crate::quant::interleaved::{self, GROUP_ROWS};
 use crate::quant::{BlockQ8K, BlockQ8_0};
 use half::f16;
 
@@ -39,6 +40,7 @@ mod float;
 mod mm;
 mod mm_vnni;
 mod q4;
+mod q4_x16;
 mod q6k;
 mod q8;
 mod quantize;
@@ -107,6 +109,10 @@ const fn avx512_table(q8: super::dispatch::RowsQ8_0) -> Kernels {
         q8_0: q8,
         q4_0_repacked_mm: Some(q4_0_repacked_mm_vnni),
         q8_0_mm: Some(q8_0_mm_vnni),
+        q4_0_packed: Some(PackedQ4_0 {
+            rows: q4_0_x16,
+            mm: q4_0_x16_mm,
+        }),
         streaming: None,
         q6_k,
         f16: rows_f16,
@@ -142,6 +148,32 @@ fn q4_0_repacked_mm_vnni(w: &[u8], x: &[BlockQ8_0], x_stride: usize, n: usize, o
     }
 }
 
+fn q4_0_x16(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
+    let groups = out.len() / GROUP_ROWS;
+    let whole = groups > 0 && out.len() == groups * GROUP_ROWS && w.len().is_multiple_of(groups);
+    if !(whole && available_avx512() && w.len() / groups / 288 <= x.len()) {
+        return interleaved::rows_q4_0(w, x, out);
+    }
+    // SAFETY: `available_avx512()` confirmed every feature the kernel needs; `out.len()` is
+    // a nonzero multiple of 16 and each group's blocks are within `x`.
+    unsafe { q4_x16::rows(w, x, out) }
+}
+
+fn q4_0_x16_mm(w: &[u8], x: &[BlockQ8_0], x_stride: usize, n: usize, out: &mut [f32]) {
+    let rows = out.len().checked_div(n).unwrap_or(0);
+    let groups = rows / GROUP_ROWS;
+    let whole = groups > 0 && rows == groups * GROUP_ROWS && out.len() == n * rows;
+    match mm::blocks(w, groups, 18 * GROUP_ROWS, x, x_stride, n) {
+        Some(_) if whole && available_avx512() && w.len().is_multiple_of(groups) => {
+            // SAFETY: `available_avx512()` confirmed every feature the kernel needs; `rows`
+            // is a nonzero multiple of 16, `out.len()` is `n·rows`, and `blocks` checked
+            // that every position holds each group's blocks.
+            unsafe { q4_x16::rows_mm(w, x, x_stride, n, out) }
+        }
+        _ => per_position(q4_0_x16, w, x, x_stride, n, out),
+    }
+}
+
 fn q8_0_mm_vnni(w: &[u8], x: &[BlockQ8_0], x_stride: usize, n: usize, out: &mut [f32]) {
     let rows = out.len().checked_div(n).unwrap_or(0);
     match mm::blocks(w, rows, 34, x, x_stride, n) {
@@ -164,6 +196,7 @@ pub static AVX2: Kernels = Kernels {
     q8_0,
     q4_0_repacked_mm: Some(q4_0_repacked_mm),
     q8_0_mm: None,
+    q4_0_packed: None,
     streaming: None,
     q6_k,
     f16: rows_f16,

@@ -1,6 +1,7 @@
 //! Tensor types, block layouts and the dot-product kernels ggml defines for them.
 
 pub mod blocks;
+pub mod interleaved;
 pub mod scalar;
 mod types;
 

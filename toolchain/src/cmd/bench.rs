@@ -96,9 +96,10 @@ pub fn run(a: Args) -> Result<()> {
         return Ok(());
     };
     let file = ModelFile::open(&path)?;
-    let model = file.model()?;
     let kernels = Kernels::from_env()
         .map_err(|_| anyhow::anyhow!("MOTE_KERNELS names no kernel table this CPU runs"))?;
+    let mut packed = OwnedArena::new(0);
+    let model = file.model_for(kernels, &mut packed)?;
     let kv = a.kv_type.kv_type();
     // llama-bench's name for the comparable cache type.
     let kv_name = match a.kv_type {

@@ -124,10 +124,11 @@ pub fn with_session<R>(
 ) -> Result<R> {
     let file = open(path)?;
     let g = file.gguf()?;
-    let model = file.model()?;
+    let sc = args.session(&file.model()?)?;
+    let mut packed = OwnedArena::new(0);
+    let model = file.model_for(sc.kernels, &mut packed)?;
     let mut table = tokenizer_table(&file)?;
     let tok = Tokenizer::build(&g, &mut table).map_err(|e| file.model_error(e))?;
-    let sc = args.session(&model)?;
     let pool = args.pool()?;
     let mut arena = OwnedArena::new(model.arena_bytes_for(&sc)?);
     let session = Session::with_parallel(&model, arena.as_mut_slice(), sc, &pool)?;

@@ -63,9 +63,10 @@ fn nll(logits: &[f32], target: u32) -> f64 {
 /// Perplexity of the GGUF model at `path`, through mote-runtime (f32 KV cache).
 pub fn ppl_runtime(path: &Path, windows: &[Vec<u32>]) -> Result<Perplexity> {
     let file = ModelFile::open(path)?;
-    let model = file.model()?;
     let ctx = windows.iter().map(Vec::len).max().unwrap_or(1);
     let sc = SessionConfig::new(ctx).with_kv_type(KvType::F32);
+    let mut packed = OwnedArena::new(0);
+    let model = file.model_for(sc.kernels, &mut packed)?;
     let mut arena = OwnedArena::new(
         model
             .arena_bytes_for(&sc)

@@ -1,0 +1,185 @@
+//! Q4_0 packed sixteen rows to a group: the layout round-trips, and every table's kernels
+//! over it (and the portable fallback) give the bits of the scalar repacked Q4_0 kernel on
+//! the rows in place, one position or several.
+
+use half::f16;
+use mote_runtime::kernels::dispatch::SCALAR;
+use mote_runtime::kernels::{Backend, Kernels};
+use mote_runtime::quant::interleaved::{self, GROUP_ROWS};
+use mote_runtime::quant::{BlockQ8_0, QK8_0};
+use proptest::prelude::*;
+
+/// splitmix64: test data from a seed (proptest draws and shrinks the seed and the shape).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A scale of typical size, now and then zero, tiny or huge.
+    fn scale(&mut self) -> f16 {
+        match self.next() % 16 {
+            0 => f16::ZERO,
+            1 => f16::from_f32(6.0e-8),
+            2 => f16::MAX,
+            _ => f16::from_f32((self.next() % 2000) as f32 * 1e-5 - 0.01),
+        }
+    }
+}
+
+/// `rows` Q4_0 rows of `nb` blocks.
+fn weights(g: &mut Rng, rows: usize, nb: usize) -> Vec<u8> {
+    let mut w = Vec::with_capacity(rows * nb * 18);
+    for _ in 0..rows * nb {
+        w.extend_from_slice(&g.scale().to_le_bytes());
+        w.extend((0..16).map(|_| g.next() as u8));
+    }
+    w
+}
+
+fn activations(g: &mut Rng, n: usize) -> Vec<BlockQ8_0> {
+    (0..n)
+        .map(|_| {
+            let mut b = BlockQ8_0 {
+                d: g.scale(),
+                qs: [0; QK8_0],
+            };
+            for q in b.qs.iter_mut() {
+                // Quantizers write −127..=127; −128 must work too.
+                *q = g.next() as i8;
+            }
+            b
+        })
+        .collect()
+}
+
+fn pack(w: &[u8], rows: usize, nb: usize) -> Vec<u8> {
+    let mut p = vec![0u8; w.len()];
+    assert!(interleaved::pack_q4_0(w, rows, nb, &mut p));
+    p
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// Every table's packed row kernel (or the fallback), against the scalar kernel in place.
+fn rows_case(seed: u64, groups: usize, nb: usize, extra_x: usize) {
+    let mut g = Rng(seed);
+    let rows = groups * GROUP_ROWS;
+    let w = weights(&mut g, rows, nb);
+    let x = activations(&mut g, nb + extra_x);
+    let p = pack(&w, rows, nb);
+    let mut want = vec![0.0f32; rows];
+    (SCALAR.q4_0_repacked)(&w, &x[..nb], &mut want);
+    let mut got = vec![f32::NAN; rows];
+    interleaved::rows_q4_0(&p, &x[..nb], &mut got);
+    assert_eq!(bits(&got), bits(&want), "fallback, {rows}x{nb}");
+    for k in Kernels::available() {
+        let Some(pk) = k.q4_0_packed else { continue };
+        got.fill(f32::NAN);
+        (pk.rows)(&p, &x[..nb], &mut got);
+        assert_eq!(bits(&got), bits(&want), "{}, {rows}x{nb}", k.backend.name());
+        // Any whole groups, as threads split them.
+        let half = (groups / 2) * GROUP_ROWS;
+        let mut part = vec![f32::NAN; rows - half];
+        (pk.rows)(&p[half * nb * 18..], &x[..nb], &mut part);
+        assert_eq!(
+            bits(&part),
+            bits(&want[half..]),
+            "{}, tail",
+            k.backend.name()
+        );
+    }
+}
+
+/// Every table's packed multi-position kernel against its row kernel per position.
+fn mm_case(seed: u64, groups: usize, nb: usize, n: usize, gap: usize) {
+    let mut g = Rng(seed);
+    let rows = groups * GROUP_ROWS;
+    let w = weights(&mut g, rows, nb);
+    let stride = nb + gap;
+    let x = activations(&mut g, (n - 1) * stride + nb);
+    let p = pack(&w, rows, nb);
+    for k in Kernels::available() {
+        let Some(pk) = k.q4_0_packed else { continue };
+        let mut got = vec![f32::NAN; n * rows];
+        (pk.mm)(&p, &x, stride, n, &mut got);
+        for b in 0..n {
+            let mut want = vec![0.0f32; rows];
+            (SCALAR.q4_0_repacked)(&w, &x[b * stride..b * stride + nb], &mut want);
+            let at = b * rows;
+            assert_eq!(
+                bits(&got[at..at + rows]),
+                bits(&want),
+                "{}, {rows}x{nb}, position {b} of {n}",
+                k.backend.name()
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn pack_round_trips(seed in any::<u64>(), groups in 1usize..4, nb in 1usize..40) {
+        let mut g = Rng(seed);
+        let rows = groups * GROUP_ROWS;
+        let w = weights(&mut g, rows, nb);
+        let p = pack(&w, rows, nb);
+        let mut back = vec![0u8; w.len()];
+        prop_assert!(interleaved::unpack_q4_0(&p, rows, nb, &mut back));
+        prop_assert_eq!(back, w);
+    }
+
+    // Up to 80 blocks: past the 64-block chunks of prepared activations.
+    #[test]
+    fn packed_rows_equal_scalar(
+        seed in any::<u64>(), groups in 1usize..5, nb in 1usize..=80, extra in 0usize..2,
+    ) {
+        rows_case(seed, groups, nb, extra);
+    }
+
+    #[test]
+    fn packed_mm_equals_rows(
+        seed in any::<u64>(), groups in 1usize..4, nb in 1usize..=70, n in 1usize..=17,
+        gap in 0usize..3,
+    ) {
+        mm_case(seed, groups, nb, n, gap);
+    }
+}
+
+#[test]
+fn shapes_that_do_not_pack_are_refused() {
+    let w = vec![0u8; 8 * 18];
+    let mut p = vec![0u8; 8 * 18];
+    assert!(!interleaved::pack_q4_0(&w, 8, 1, &mut p));
+    let w = vec![0u8; 16 * 18];
+    let mut short = vec![0u8; 16 * 18 - 1];
+    assert!(!interleaved::pack_q4_0(&w, 16, 1, &mut short));
+    assert!(!interleaved::packable(0) && !interleaved::packable(24) && interleaved::packable(32));
+}
+
+/// The AVX-512 table packs Q4_0 (and must be offered on a CPU with its features).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_packs_q4_0() {
+    let has = is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512vl")
+        && is_x86_feature_detected!("avx512vnni");
+    match Kernels::get(Backend::Avx512) {
+        Some(k) => {
+            assert!(k.q4_0_packed.is_some());
+            assert!(k.streaming.is_some_and(|s| s.q4_0_packed.is_some()));
+        }
+        None => assert!(!has, "AVX-512 VNNI CPU without the AVX-512 table"),
+    }
+    assert!(Kernels::get(Backend::Scalar).unwrap().q4_0_packed.is_none());
+}
