@@ -14,7 +14,7 @@ pub struct Matrix<'a> {
     pub rows: usize,
     pub cols: usize,
     pub data: &'a [u8],
-    /// Q4_0 rows packed sixteen to a group ([`interleaved`]) by [`Model::pack`]: `row`
+    /// Rows packed sixteen to a group ([`interleaved`]) by [`Model::pack`]: `row`
     /// then no longer gives a row, but a range of whole groups keeps its byte offsets.
     pub packed: bool,
 }
@@ -257,16 +257,19 @@ impl<'a> Model<'a> {
         }
     }
 
-    /// The matrices [`Model::pack`] packs for `k`: Q4_0 with a multiple of 16 rows, when
-    /// `k` reads such matrices packed. Layer `l`'s matrix `i` (as in its table), then the
+    /// The matrices [`Model::pack`] packs for `k`: those of a type `k` reads packed (Q4_0,
+    /// Q8_0) with a multiple of 16 rows. Layer `l`'s matrix `i` (as in its table), then the
     /// output head as `(usize::MAX, 0)`.
     fn packable<'s>(
         &'s self,
         k: &Kernels,
     ) -> impl Iterator<Item = ((usize, usize), Matrix<'a>)> + 's {
-        let on = k.q4_0_packed.is_some();
-        let want =
-            move |m: &Matrix<'_>| on && m.ty == GgmlType::Q4_0 && interleaved::packable(m.rows);
+        let q4 = k.q4_0_packed.is_some();
+        let q8 = k.q8_0_packed.is_some();
+        let want = move |m: &Matrix<'_>| {
+            let ty = (m.ty == GgmlType::Q4_0 && q4) || (m.ty == GgmlType::Q8_0 && q8);
+            ty && interleaved::packable(m.rows)
+        };
         let layers = (0..self.config.n_layers).flat_map(move |l| {
             let x = self.layer(l);
             [
@@ -293,8 +296,8 @@ impl<'a> Model<'a> {
             .sum()
     }
 
-    /// This model with its Q4_0 matrices packed into `buf` for the kernels of `k` (which
-    /// gives the same logits, faster), as llama.cpp repacks Q4_0 at load. A tied output head
+    /// This model with its Q4_0 and Q8_0 matrices packed into `buf` for the kernels of `k`
+    /// (same logits, faster), as llama.cpp repacks Q4_0 at load. A tied output head
     /// gets its own packed copy; the embedding lookup keeps reading the file's rows.
     /// `done` gets each source matrix once it is copied and no longer read (not the tied
     /// head's), so a host may drop those pages. `buf` needs [`Model::packed_bytes`] bytes
@@ -321,7 +324,11 @@ impl<'a> Model<'a> {
         for ((l, i), m) in self.packable(k) {
             let n = m.data.len();
             let nb = m.cols / crate::quant::QK8_0;
-            if !interleaved::pack_q4_0(m.data, m.rows, nb, &mut buf[at..at + n]) {
+            let pack = match m.ty {
+                GgmlType::Q8_0 => interleaved::pack_q8_0,
+                _ => interleaved::pack_q4_0,
+            };
+            if !pack(m.data, m.rows, nb, &mut buf[at..at + n]) {
                 return Err(Error::ShapeMismatch(role_of(l, i)));
             }
             if l == usize::MAX {

@@ -1,9 +1,9 @@
-//! Q4_0 packed sixteen rows to a group: the layout round-trips, and every table's kernels
-//! over it (and the portable fallback) give the bits of the scalar repacked Q4_0 kernel on
-//! the rows in place, one position or several.
+//! Q4_0 and Q8_0 packed sixteen rows to a group: the layout round-trips, and every table's
+//! kernels over it (and the portable fallback) give the bits of the scalar kernels on the
+//! rows in place (repacked Q4_0, Q8_0), one position or several.
 
 use half::f16;
-use mote_runtime::kernels::dispatch::SCALAR;
+use mote_runtime::kernels::dispatch::{Packed, RowsQ8_0, SCALAR};
 use mote_runtime::kernels::{Backend, Kernels};
 use mote_runtime::quant::interleaved::{self, GROUP_ROWS};
 use mote_runtime::quant::{BlockQ8_0, QK8_0};
@@ -32,12 +32,68 @@ impl Rng {
     }
 }
 
-/// `rows` Q4_0 rows of `nb` blocks.
-fn weights(g: &mut Rng, rows: usize, nb: usize) -> Vec<u8> {
-    let mut w = Vec::with_capacity(rows * nb * 18);
+/// A packed type: its block bytes, packing, fallback kernel, table entry and the scalar
+/// kernel on rows in place.
+#[derive(Clone, Copy, Debug)]
+enum Ty {
+    Q4_0,
+    Q8_0,
+}
+
+impl Ty {
+    fn block(self) -> usize {
+        match self {
+            Ty::Q4_0 => 18,
+            Ty::Q8_0 => 34,
+        }
+    }
+
+    fn pack(self) -> fn(&[u8], usize, usize, &mut [u8]) -> bool {
+        match self {
+            Ty::Q4_0 => interleaved::pack_q4_0,
+            Ty::Q8_0 => interleaved::pack_q8_0,
+        }
+    }
+
+    fn unpack(self) -> fn(&[u8], usize, usize, &mut [u8]) -> bool {
+        match self {
+            Ty::Q4_0 => interleaved::unpack_q4_0,
+            Ty::Q8_0 => interleaved::unpack_q8_0,
+        }
+    }
+
+    fn fallback(self) -> RowsQ8_0 {
+        match self {
+            Ty::Q4_0 => interleaved::rows_q4_0,
+            Ty::Q8_0 => interleaved::rows_q8_0,
+        }
+    }
+
+    fn table(self, k: &Kernels) -> Option<Packed> {
+        match self {
+            Ty::Q4_0 => k.q4_0_packed,
+            Ty::Q8_0 => k.q8_0_packed,
+        }
+    }
+
+    fn in_place(self) -> RowsQ8_0 {
+        match self {
+            Ty::Q4_0 => SCALAR.q4_0_repacked,
+            Ty::Q8_0 => SCALAR.q8_0,
+        }
+    }
+}
+
+fn ty() -> impl Strategy<Value = Ty> {
+    prop_oneof![Just(Ty::Q4_0), Just(Ty::Q8_0)]
+}
+
+/// `rows` rows of `nb` blocks of `ty` (any quant byte, −128 included for Q8_0).
+fn weights(g: &mut Rng, ty: Ty, rows: usize, nb: usize) -> Vec<u8> {
+    let mut w = Vec::with_capacity(rows * nb * ty.block());
     for _ in 0..rows * nb {
         w.extend_from_slice(&g.scale().to_le_bytes());
-        w.extend((0..16).map(|_| g.next() as u8));
+        w.extend((0..ty.block() - 2).map(|_| g.next() as u8));
     }
     w
 }
@@ -58,9 +114,9 @@ fn activations(g: &mut Rng, n: usize) -> Vec<BlockQ8_0> {
         .collect()
 }
 
-fn pack(w: &[u8], rows: usize, nb: usize) -> Vec<u8> {
+fn pack(ty: Ty, w: &[u8], rows: usize, nb: usize) -> Vec<u8> {
     let mut p = vec![0u8; w.len()];
-    assert!(interleaved::pack_q4_0(w, rows, nb, &mut p));
+    assert!((ty.pack())(w, rows, nb, &mut p));
     p
 }
 
@@ -69,26 +125,31 @@ fn bits(v: &[f32]) -> Vec<u32> {
 }
 
 /// Every table's packed row kernel (or the fallback), against the scalar kernel in place.
-fn rows_case(seed: u64, groups: usize, nb: usize, extra_x: usize) {
+fn rows_case(ty: Ty, seed: u64, groups: usize, nb: usize, extra_x: usize) {
     let mut g = Rng(seed);
     let rows = groups * GROUP_ROWS;
-    let w = weights(&mut g, rows, nb);
+    let w = weights(&mut g, ty, rows, nb);
     let x = activations(&mut g, nb + extra_x);
-    let p = pack(&w, rows, nb);
+    let p = pack(ty, &w, rows, nb);
     let mut want = vec![0.0f32; rows];
-    (SCALAR.q4_0_repacked)(&w, &x[..nb], &mut want);
+    (ty.in_place())(&w, &x[..nb], &mut want);
     let mut got = vec![f32::NAN; rows];
-    interleaved::rows_q4_0(&p, &x[..nb], &mut got);
-    assert_eq!(bits(&got), bits(&want), "fallback, {rows}x{nb}");
+    (ty.fallback())(&p, &x[..nb], &mut got);
+    assert_eq!(bits(&got), bits(&want), "{ty:?} fallback, {rows}x{nb}");
     for k in Kernels::available() {
-        let Some(pk) = k.q4_0_packed else { continue };
+        let Some(pk) = ty.table(k) else { continue };
         got.fill(f32::NAN);
         (pk.rows)(&p, &x[..nb], &mut got);
-        assert_eq!(bits(&got), bits(&want), "{}, {rows}x{nb}", k.backend.name());
+        assert_eq!(
+            bits(&got),
+            bits(&want),
+            "{ty:?} {}, {rows}x{nb}",
+            k.backend.name()
+        );
         // Any whole groups, as threads split them.
         let half = (groups / 2) * GROUP_ROWS;
         let mut part = vec![f32::NAN; rows - half];
-        (pk.rows)(&p[half * nb * 18..], &x[..nb], &mut part);
+        (pk.rows)(&p[half * nb * ty.block()..], &x[..nb], &mut part);
         assert_eq!(
             bits(&part),
             bits(&want[half..]),
@@ -99,25 +160,25 @@ fn rows_case(seed: u64, groups: usize, nb: usize, extra_x: usize) {
 }
 
 /// Every table's packed multi-position kernel against its row kernel per position.
-fn mm_case(seed: u64, groups: usize, nb: usize, n: usize, gap: usize) {
+fn mm_case(ty: Ty, seed: u64, groups: usize, nb: usize, n: usize, gap: usize) {
     let mut g = Rng(seed);
     let rows = groups * GROUP_ROWS;
-    let w = weights(&mut g, rows, nb);
+    let w = weights(&mut g, ty, rows, nb);
     let stride = nb + gap;
     let x = activations(&mut g, (n - 1) * stride + nb);
-    let p = pack(&w, rows, nb);
+    let p = pack(ty, &w, rows, nb);
     for k in Kernels::available() {
-        let Some(pk) = k.q4_0_packed else { continue };
+        let Some(pk) = ty.table(k) else { continue };
         let mut got = vec![f32::NAN; n * rows];
         (pk.mm)(&p, &x, stride, n, &mut got);
         for b in 0..n {
             let mut want = vec![0.0f32; rows];
-            (SCALAR.q4_0_repacked)(&w, &x[b * stride..b * stride + nb], &mut want);
+            (ty.in_place())(&w, &x[b * stride..b * stride + nb], &mut want);
             let at = b * rows;
             assert_eq!(
                 bits(&got[at..at + rows]),
                 bits(&want),
-                "{}, {rows}x{nb}, position {b} of {n}",
+                "{ty:?} {}, {rows}x{nb}, position {b} of {n}",
                 k.backend.name()
             );
         }
@@ -128,30 +189,33 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
-    fn pack_round_trips(seed in any::<u64>(), groups in 1usize..4, nb in 1usize..40) {
+    fn pack_round_trips(
+        ty in ty(), seed in any::<u64>(), groups in 1usize..4, nb in 1usize..40,
+    ) {
         let mut g = Rng(seed);
         let rows = groups * GROUP_ROWS;
-        let w = weights(&mut g, rows, nb);
-        let p = pack(&w, rows, nb);
+        let w = weights(&mut g, ty, rows, nb);
+        let p = pack(ty, &w, rows, nb);
         let mut back = vec![0u8; w.len()];
-        prop_assert!(interleaved::unpack_q4_0(&p, rows, nb, &mut back));
+        prop_assert!((ty.unpack())(&p, rows, nb, &mut back));
         prop_assert_eq!(back, w);
     }
 
-    // Up to 80 blocks: past the 64-block chunks of prepared activations.
+    // Up to 140 blocks: past the chunks of prepared activations (64 for Q4_0, 128 Q8_0).
     #[test]
     fn packed_rows_equal_scalar(
-        seed in any::<u64>(), groups in 1usize..5, nb in 1usize..=80, extra in 0usize..2,
+        ty in ty(), seed in any::<u64>(), groups in 1usize..5, nb in 1usize..=140,
+        extra in 0usize..2,
     ) {
-        rows_case(seed, groups, nb, extra);
+        rows_case(ty, seed, groups, nb, extra);
     }
 
     #[test]
     fn packed_mm_equals_rows(
-        seed in any::<u64>(), groups in 1usize..4, nb in 1usize..=70, n in 1usize..=17,
-        gap in 0usize..3,
+        ty in ty(), seed in any::<u64>(), groups in 1usize..4, nb in 1usize..=140,
+        n in 1usize..=17, gap in 0usize..3,
     ) {
-        mm_case(seed, groups, nb, n, gap);
+        mm_case(ty, seed, groups, nb, n, gap);
     }
 }
 
@@ -166,20 +230,22 @@ fn shapes_that_do_not_pack_are_refused() {
     assert!(!interleaved::packable(0) && !interleaved::packable(24) && interleaved::packable(32));
 }
 
-/// The AVX-512 table packs Q4_0 (and must be offered on a CPU with its features).
+/// The AVX-512 table packs Q4_0 and Q8_0 (and must be offered on a CPU with its features).
 #[cfg(target_arch = "x86_64")]
 #[test]
-fn avx512_packs_q4_0() {
+fn avx512_packs_q4_0_and_q8_0() {
     let has = is_x86_feature_detected!("avx512f")
         && is_x86_feature_detected!("avx512bw")
         && is_x86_feature_detected!("avx512vl")
         && is_x86_feature_detected!("avx512vnni");
     match Kernels::get(Backend::Avx512) {
         Some(k) => {
-            assert!(k.q4_0_packed.is_some());
-            assert!(k.streaming.is_some_and(|s| s.q4_0_packed.is_some()));
+            assert!(k.q4_0_packed.is_some() && k.q8_0_packed.is_some());
+            let s = k.streaming.unwrap();
+            assert!(s.q4_0_packed.is_some() && s.q8_0_packed.is_some());
         }
         None => assert!(!has, "AVX-512 VNNI CPU without the AVX-512 table"),
     }
-    assert!(Kernels::get(Backend::Scalar).unwrap().q4_0_packed.is_none());
+    let scalar = Kernels::get(Backend::Scalar).unwrap();
+    assert!(scalar.q4_0_packed.is_none() && scalar.q8_0_packed.is_none());
 }

@@ -62,6 +62,7 @@ mod dsp {
         q8_0: |w, x, out| each_row(w, x, out, vec_dot_q8_0_q8_0),
         q4_0_repacked_mm: None,
         q4_0_packed: None,
+        q8_0_packed: None,
         q8_0_mm: None,
         streaming: None,
         q6_k: |w, x, out| each_row(w, x, out, vec_dot_q6k_q8k),

@@ -21,11 +21,11 @@ pub type RowsF32 = fn(w: &[u8], x: &[f32], out: &mut [f32]);
 /// Each output equals, bit for bit, the matching row kernel's for that row and position.
 pub type MmQ8_0 = fn(w: &[u8], x: &[BlockQ8_0], x_stride: usize, n: usize, out: &mut [f32]);
 
-/// Kernels over Q4_0 matrices packed sixteen rows to a group
+/// Kernels over matrices packed sixteen rows to a group
 /// ([`interleaved`](crate::quant::interleaved)), for a table that reads them faster than
-/// rows in place. The bits are the repacked kernels' on the unpacked rows.
+/// rows in place. The bits are the row kernels' on the unpacked rows.
 #[derive(Clone, Copy)]
-pub struct PackedQ4_0 {
+pub struct Packed {
     /// `out.len()` (a multiple of 16) packed rows.
     pub rows: RowsQ8_0,
     /// `rows` over several positions.
@@ -94,8 +94,10 @@ pub struct Kernels {
     pub q4_0_repacked_mm: Option<MmQ8_0>,
     /// `q8_0` over several positions, where the table has such a kernel.
     pub q8_0_mm: Option<MmQ8_0>,
-    /// Set if this table wants Q4_0 matrices packed at load (see [`PackedQ4_0`]).
-    pub q4_0_packed: Option<PackedQ4_0>,
+    /// Set if this table wants Q4_0 matrices packed at load (see [`Packed`]).
+    pub q4_0_packed: Option<Packed>,
+    /// Set if this table wants Q8_0 matrices packed at load.
+    pub q8_0_packed: Option<Packed>,
     /// The table to use instead when the weights stream from memory (a model larger than
     /// the caches), where another mix of kernels is faster there (same bits).
     pub streaming: Option<&'static Kernels>,
@@ -127,6 +129,7 @@ pub static SCALAR: Kernels = Kernels {
     q4_0_repacked_mm: None,
     q8_0_mm: None,
     q4_0_packed: None,
+    q8_0_packed: None,
     streaming: None,
     q6_k: |w, x, out| each_row(w, x, out, scalar::vec_dot_q6k_q8k),
     f16: |w, x, out| each_row(w, x, out, scalar::vec_dot_f16),

@@ -20,6 +20,7 @@ const MM_POS: usize = 16;
 fn mm_kernel(k: &Kernels, w: &Matrix<'_>) -> Option<MmQ8_0> {
     match w.ty {
         GgmlType::Q4_0 if w.packed => k.q4_0_packed.map(|p| p.mm),
+        GgmlType::Q8_0 if w.packed => k.q8_0_packed.map(|p| p.mm),
         GgmlType::Q4_0 if w.rows.is_multiple_of(8) => k.q4_0_repacked_mm,
         GgmlType::Q8_0 => k.q8_0_mm,
         _ => None,
@@ -100,6 +101,12 @@ pub fn matvec_rows(
             (k.q4_0_repacked)(data, &acts.q8_0(b)[..n / QK8_0], out)
         }
         GgmlType::Q4_0 => (k.q4_0)(data, &acts.q8_0(b)[..n / QK8_0], out),
+        GgmlType::Q8_0 if w.packed => {
+            let rows = k
+                .q8_0_packed
+                .map_or(interleaved::rows_q8_0 as RowsQ8_0, |p| p.rows);
+            rows(data, &acts.q8_0(b)[..n / QK8_0], out)
+        }
         GgmlType::Q8_0 => (k.q8_0)(data, &acts.q8_0(b)[..n / QK8_0], out),
         GgmlType::Q6K => (k.q6_k)(data, &acts.q8_k(b)[..n / QK_K], out),
         // Rejected at load: Q8_K is an activation format only.

@@ -30,7 +30,7 @@
 //! that the CPU has the three extensions and otherwise runs the scalar kernel, so even a
 //! caller that bypasses [`Kernels::get`](super::Kernels::get) stays sound.
 
-use super::dispatch::{Backend, Kernels, PackedQ4_0, SCALAR};
+use super::dispatch::{Backend, Kernels, Packed, SCALAR};
 use crate::quant::interleaved::{self, GROUP_ROWS};
 use crate::quant::{BlockQ8K, BlockQ8_0};
 use half::f16;
@@ -43,6 +43,7 @@ mod q4;
 mod q4_x16;
 mod q6k;
 mod q8;
+mod q8_x16;
 mod quantize;
 mod simd;
 
@@ -109,9 +110,13 @@ const fn avx512_table(q8: super::dispatch::RowsQ8_0) -> Kernels {
         q8_0: q8,
         q4_0_repacked_mm: Some(q4_0_repacked_mm_vnni),
         q8_0_mm: Some(q8_0_mm_vnni),
-        q4_0_packed: Some(PackedQ4_0 {
+        q4_0_packed: Some(Packed {
             rows: q4_0_x16,
             mm: q4_0_x16_mm,
+        }),
+        q8_0_packed: Some(Packed {
+            rows: q8_0_x16,
+            mm: q8_0_x16_mm,
         }),
         streaming: None,
         q6_k,
@@ -149,29 +154,58 @@ fn q4_0_repacked_mm_vnni(w: &[u8], x: &[BlockQ8_0], x_stride: usize, n: usize, o
 }
 
 fn q4_0_x16(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
-    let groups = out.len() / GROUP_ROWS;
-    let whole = groups > 0 && out.len() == groups * GROUP_ROWS && w.len().is_multiple_of(groups);
-    if !(whole && available_avx512() && w.len() / groups / 288 <= x.len()) {
-        return interleaved::rows_q4_0(w, x, out);
+    match packed_groups(w, x, out.len(), 18) {
+        // SAFETY: `packed_groups` checked the shapes; AVX-512 VNNI is present.
+        Some(_) => unsafe { q4_x16::rows(w, x, out) },
+        None => interleaved::rows_q4_0(w, x, out),
     }
-    // SAFETY: `available_avx512()` confirmed every feature the kernel needs; `out.len()` is
-    // a nonzero multiple of 16 and each group's blocks are within `x`.
-    unsafe { q4_x16::rows(w, x, out) }
+}
+
+fn q8_0_x16(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
+    match packed_groups(w, x, out.len(), 34) {
+        // SAFETY: `packed_groups` checked the shapes; AVX-512 VNNI is present.
+        Some(_) => unsafe { q8_x16::rows(w, x, out) },
+        None => interleaved::rows_q8_0(w, x, out),
+    }
+}
+
+/// The groups of a packed call over `rows` rows of blocks of `bs` bytes, if the CPU runs
+/// the AVX-512 kernels and the shapes are theirs: `rows` a nonzero multiple of 16, `w` whole
+/// groups, each group's blocks within `x`.
+fn packed_groups(w: &[u8], x: &[BlockQ8_0], rows: usize, bs: usize) -> Option<usize> {
+    let groups = rows / GROUP_ROWS;
+    let whole = groups > 0 && rows == groups * GROUP_ROWS && w.len().is_multiple_of(groups);
+    (whole && available_avx512() && w.len() / groups / (GROUP_ROWS * bs) <= x.len())
+        .then_some(groups)
+}
+
+/// A packed multi-position kernel, or `rows` per position where its shapes do not hold.
+fn packed_mm(
+    rows_mm: unsafe fn(&[u8], &[BlockQ8_0], usize, usize, &mut [f32]),
+    rows: super::dispatch::RowsQ8_0,
+    bs: usize,
+    (w, x, x_stride, n, out): (&[u8], &[BlockQ8_0], usize, usize, &mut [f32]),
+) {
+    let nr = out.len().checked_div(n).unwrap_or(0);
+    let groups = nr / GROUP_ROWS;
+    let whole = groups > 0 && nr == groups * GROUP_ROWS && out.len() == n * nr;
+    match mm::blocks(w, groups, GROUP_ROWS * bs, x, x_stride, n) {
+        Some(_) if whole && available_avx512() && w.len().is_multiple_of(groups) => {
+            // SAFETY: `available_avx512()` confirmed every feature the kernel needs; `nr`
+            // is a nonzero multiple of 16, `out.len()` is `n·nr`, and `blocks` checked that
+            // every position holds each group's blocks.
+            unsafe { rows_mm(w, x, x_stride, n, out) }
+        }
+        _ => per_position(rows, w, x, x_stride, n, out),
+    }
 }
 
 fn q4_0_x16_mm(w: &[u8], x: &[BlockQ8_0], x_stride: usize, n: usize, out: &mut [f32]) {
-    let rows = out.len().checked_div(n).unwrap_or(0);
-    let groups = rows / GROUP_ROWS;
-    let whole = groups > 0 && rows == groups * GROUP_ROWS && out.len() == n * rows;
-    match mm::blocks(w, groups, 18 * GROUP_ROWS, x, x_stride, n) {
-        Some(_) if whole && available_avx512() && w.len().is_multiple_of(groups) => {
-            // SAFETY: `available_avx512()` confirmed every feature the kernel needs; `rows`
-            // is a nonzero multiple of 16, `out.len()` is `n·rows`, and `blocks` checked
-            // that every position holds each group's blocks.
-            unsafe { q4_x16::rows_mm(w, x, x_stride, n, out) }
-        }
-        _ => per_position(q4_0_x16, w, x, x_stride, n, out),
-    }
+    packed_mm(q4_x16::rows_mm, q4_0_x16, 18, (w, x, x_stride, n, out));
+}
+
+fn q8_0_x16_mm(w: &[u8], x: &[BlockQ8_0], x_stride: usize, n: usize, out: &mut [f32]) {
+    packed_mm(q8_x16::rows_mm, q8_0_x16, 34, (w, x, x_stride, n, out));
 }
 
 fn q8_0_mm_vnni(w: &[u8], x: &[BlockQ8_0], x_stride: usize, n: usize, out: &mut [f32]) {
@@ -197,6 +231,7 @@ pub static AVX2: Kernels = Kernels {
     q4_0_repacked_mm: Some(q4_0_repacked_mm),
     q8_0_mm: None,
     q4_0_packed: None,
+    q8_0_packed: None,
     streaming: None,
     q6_k,
     f16: rows_f16,

@@ -1,4 +1,5 @@
-//! Q4_0 matrices with sixteen rows interleaved, the layout the AVX-512 kernels read.
+//! Q4_0 and Q8_0 matrices with sixteen rows interleaved, the layout the AVX-512 kernels
+//! read.
 //!
 //! A file's Q4_0 rows are read in place everywhere, but a row-at-a-time layout makes a
 //! sixteen-row kernel gather sixteen scales and sixteen 16-byte pieces from sixteen places
@@ -17,7 +18,8 @@
 //!
 //! The arithmetic is unchanged: per row and block the exact integer sum, fused as
 //! `acc = sum·(d_w·d_x) + acc` block after block, so a packed matrix gives the bits of
-//! [`vec_dot_q4_0_q8_0_repacked`](super::scalar::vec_dot_q4_0_q8_0_repacked).
+//! [`vec_dot_q4_0_q8_0_repacked`](super::scalar::vec_dot_q4_0_q8_0_repacked). Q8_0 (see
+//! [`pack_q8_0`]) keeps its eight lanes of four products per row, as in place.
 
 use super::blocks::{BlockQ8_0, QK8_0};
 use crate::math::fmaf;
@@ -29,10 +31,10 @@ pub const GROUP_ROWS: usize = 16;
 const BLOCK: usize = 18;
 /// Scale bytes per group and block.
 const SCALES: usize = 2 * GROUP_ROWS;
-/// Quant bytes per group and block.
+/// Q4_0 quant bytes per group and block.
 const QUANTS: usize = 16 * GROUP_ROWS;
 
-/// Whether a Q4_0 matrix of `rows` rows can be packed.
+/// Whether a matrix of `rows` rows can be packed.
 pub fn packable(rows: usize) -> bool {
     rows > 0 && rows.is_multiple_of(GROUP_ROWS)
 }
@@ -40,47 +42,73 @@ pub fn packable(rows: usize) -> bool {
 /// Pack `rows` Q4_0 rows of `nb` blocks from `src` into `dst` (both `rows·nb·18` bytes).
 /// Returns false, writing nothing, if the shapes do not fit.
 pub fn pack_q4_0(src: &[u8], rows: usize, nb: usize, dst: &mut [u8]) -> bool {
-    let row_bytes = nb * BLOCK;
-    let group_bytes = GROUP_ROWS * row_bytes;
-    if !packable(rows) || src.len() != rows * row_bytes || dst.len() != src.len() {
-        return false;
-    }
-    for (s, d) in src
-        .chunks_exact(group_bytes)
-        .zip(dst.chunks_exact_mut(group_bytes))
-    {
-        let (scales, quants) = d.split_at_mut(nb * SCALES);
-        for (r, row) in s.chunks_exact(row_bytes).enumerate() {
-            for (b, blk) in row.chunks_exact(BLOCK).enumerate() {
-                scales[b * SCALES + 2 * r..][..2].copy_from_slice(&blk[..2]);
-                for m in 0..4 {
-                    let at = b * QUANTS + m * 64 + 4 * r;
-                    quants[at..at + 4].copy_from_slice(&blk[2 + 4 * m..][..4]);
-                }
-            }
-        }
-    }
-    true
+    shuffle::<true>(src, rows, nb, Q4_0, dst)
 }
 
 /// The inverse of [`pack_q4_0`].
 pub fn unpack_q4_0(src: &[u8], rows: usize, nb: usize, dst: &mut [u8]) -> bool {
-    let row_bytes = nb * BLOCK;
+    shuffle::<false>(src, rows, nb, Q4_0, dst)
+}
+
+/// Pack `rows` Q8_0 rows of `nb` blocks (`rows·nb·34` bytes) as [`pack_q4_0`] does, each
+/// group and block taking 32 scale bytes then 512 quant bytes (eight 64-byte loads, four
+/// bytes of each row). The quants are stored as `q + 128` (sign bit flipped), the unsigned
+/// operand `vpdpbusd` wants.
+pub fn pack_q8_0(src: &[u8], rows: usize, nb: usize, dst: &mut [u8]) -> bool {
+    shuffle::<true>(src, rows, nb, Q8_0, dst)
+}
+
+/// The inverse of [`pack_q8_0`].
+pub fn unpack_q8_0(src: &[u8], rows: usize, nb: usize, dst: &mut [u8]) -> bool {
+    shuffle::<false>(src, rows, nb, Q8_0, dst)
+}
+
+/// A block type's shape in the packed layout.
+#[derive(Clone, Copy)]
+struct Kind {
+    /// Bytes per block in a row.
+    block: usize,
+    /// XORed into each quant byte.
+    flip: u8,
+}
+
+const Q4_0: Kind = Kind {
+    block: BLOCK,
+    flip: 0,
+};
+const Q8_0: Kind = Kind {
+    block: 34,
+    flip: 0x80,
+};
+
+/// Rows to packed groups (`PACK`) or back.
+fn shuffle<const PACK: bool>(src: &[u8], rows: usize, nb: usize, k: Kind, dst: &mut [u8]) -> bool {
+    let row_bytes = nb * k.block;
     let group_bytes = GROUP_ROWS * row_bytes;
     if !packable(rows) || src.len() != rows * row_bytes || dst.len() != src.len() {
         return false;
     }
+    // Quant bytes per group and block.
+    let quants = GROUP_ROWS * (k.block - 2);
     for (s, d) in src
         .chunks_exact(group_bytes)
         .zip(dst.chunks_exact_mut(group_bytes))
     {
-        let (scales, quants) = s.split_at(nb * SCALES);
-        for (r, row) in d.chunks_exact_mut(row_bytes).enumerate() {
-            for (b, blk) in row.chunks_exact_mut(BLOCK).enumerate() {
-                blk[..2].copy_from_slice(&scales[b * SCALES + 2 * r..][..2]);
-                for m in 0..4 {
-                    let at = b * QUANTS + m * 64 + 4 * r;
-                    blk[2 + 4 * m..][..4].copy_from_slice(&quants[at..at + 4]);
+        for r in 0..GROUP_ROWS {
+            for b in 0..nb {
+                let at = r * row_bytes + b * k.block;
+                let sc = b * SCALES + 2 * r;
+                let q0 = nb * SCALES + b * quants;
+                let pairs = (0..2).map(|i| (at + i, sc + i)).chain(
+                    (0..k.block - 2).map(|e| (at + 2 + e, q0 + (e / 4) * 64 + 4 * r + e % 4)),
+                );
+                for (i, (row_at, packed_at)) in pairs.enumerate() {
+                    let flip = if i < 2 { 0 } else { k.flip };
+                    if PACK {
+                        d[packed_at] = s[row_at] ^ flip;
+                    } else {
+                        d[row_at] = s[packed_at] ^ flip;
+                    }
                 }
             }
         }
@@ -119,6 +147,39 @@ pub fn rows_q4_0(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
                 let dw = f16::from_le_bytes([s[0], s[1]]).to_f32();
                 *acc = fmaf(sum as f32, dw * xb.d.to_f32(), *acc);
             }
+        }
+    }
+}
+
+/// As [`rows_q4_0`] for rows packed by [`pack_q8_0`], in the scalar reference's Q8_0 lanes
+/// ([`vec_dot_q8_0_q8_0`](super::scalar::vec_dot_q8_0_q8_0)).
+pub fn rows_q8_0(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
+    let groups = out.len() / GROUP_ROWS;
+    let Some(group_bytes) = w.len().checked_div(groups) else {
+        return;
+    };
+    let nb_all = group_bytes / (SCALES + 512);
+    let nb = nb_all.min(x.len());
+    out[groups * GROUP_ROWS..].fill(0.0);
+    for (g, o) in w
+        .chunks_exact(group_bytes)
+        .zip(out.chunks_exact_mut(GROUP_ROWS))
+    {
+        let (scales, quants) = g.split_at(nb_all * SCALES);
+        for (r, out) in o.iter_mut().enumerate() {
+            let mut acc = [0.0f32; 8];
+            for (b, xb) in x[..nb].iter().enumerate() {
+                let s = &scales[b * SCALES + 2 * r..][..2];
+                let d = f16::from_le_bytes([s[0], s[1]]).to_f32() * xb.d.to_f32();
+                for (m, a) in acc.iter_mut().enumerate() {
+                    let q = &quants[b * 512 + m * 64 + 4 * r..][..4];
+                    let sum: i32 = (0..4)
+                        .map(|j| i32::from((q[j] ^ 0x80) as i8) * i32::from(xb.qs[4 * m + j]))
+                        .sum();
+                    *a = fmaf(d, sum as f32, *a);
+                }
+            }
+            *out = super::scalar::hsum_float_8(&acc);
         }
     }
 }
