@@ -258,8 +258,8 @@ impl<'a> Model<'a> {
     }
 
     /// The matrices [`Model::pack`] packs for `k`: those of a type `k` reads packed (Q4_0,
-    /// Q8_0) with a multiple of 16 rows. Layer `l`'s matrix `i` (as in its table), then the
-    /// output head as `(usize::MAX, 0)`.
+    /// Q8_0) with a multiple of 16 rows, not packed yet: the output head as
+    /// `(usize::MAX, 0)`, then layer `l`'s matrix `i` (as in its table).
     fn packable<'s>(
         &'s self,
         k: &Kernels,
@@ -268,7 +268,7 @@ impl<'a> Model<'a> {
         let q8 = k.q8_0_packed.is_some();
         let want = move |m: &Matrix<'_>| {
             let ty = (m.ty == GgmlType::Q4_0 && q4) || (m.ty == GgmlType::Q8_0 && q8);
-            ty && interleaved::packable(m.rows)
+            ty && interleaved::packable(m.rows) && !m.packed
         };
         let layers = (0..self.config.n_layers).flat_map(move |l| {
             let x = self.layer(l);
@@ -284,8 +284,10 @@ impl<'a> Model<'a> {
             .into_iter()
             .map(move |(i, m)| ((l, i), m))
         });
-        layers
-            .chain(core::iter::once(((usize::MAX, 0), self.output)))
+        // The head first: it is the largest matrix, so while it is copied little else of
+        // the packed copies is resident yet.
+        core::iter::once(((usize::MAX, 0), self.output))
+            .chain(layers)
             .filter(move |(_, m)| want(m))
     }
 
@@ -299,8 +301,8 @@ impl<'a> Model<'a> {
     /// This model with its Q4_0 and Q8_0 matrices packed into `buf` for the kernels of `k`
     /// (same logits, faster), as llama.cpp repacks Q4_0 at load. A tied output head
     /// gets its own packed copy; the embedding lookup keeps reading the file's rows.
-    /// `done` gets each source matrix once it is copied and no longer read (not the tied
-    /// head's), so a host may drop those pages. `buf` needs [`Model::packed_bytes`] bytes
+    /// `done` gets each source matrix once it is copied, so a host may drop those pages (a
+    /// tied head's embedding rows are still looked up: dropped pages are read again). `buf` needs [`Model::packed_bytes`] bytes
     /// and should start on a 64-byte boundary.
     pub fn pack<'b>(
         &self,
@@ -337,9 +339,7 @@ impl<'a> Model<'a> {
                 out.layers[l].offset[i] = at;
                 out.layers[l].packed |= 1 << i;
             }
-            if !(l == usize::MAX && self.tied) {
-                done(m.data);
-            }
+            done(m.data);
             at += n.next_multiple_of(ARENA_ALIGN);
         }
         let buf: &'b [u8] = buf;

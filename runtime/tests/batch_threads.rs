@@ -132,5 +132,7 @@ fn packing_needs_its_bytes() {
         assert_eq!(dropped, 7 * model.config.n_layers + 1);
         assert!(packed.output.packed && packed.layer(1).w_down.packed);
         assert!(!packed.token_embd.packed);
+        // Packing twice packs nothing more.
+        assert_eq!(packed.packed_bytes(k), 0);
     }
 }

@@ -131,8 +131,15 @@ impl<'m, 'w> MoteBench<'m, 'w> {
     }
 }
 
-/// One llama-bench repetition of `test` on `model`; returns its tokens per second.
-pub fn llama_bench(bin: &Path, model: &Path, test: &Test, kv_type: &str) -> Result<f64> {
+/// One llama-bench repetition of `test` on `model` (`repack`: llama.cpp's `--repack`);
+/// returns its tokens per second.
+pub fn llama_bench(
+    bin: &Path,
+    model: &Path,
+    test: &Test,
+    kv_type: &str,
+    repack: bool,
+) -> Result<f64> {
     let out = Command::new(bin)
         .arg("-m")
         .arg(model)
@@ -144,6 +151,7 @@ pub fn llama_bench(bin: &Path, model: &Path, test: &Test, kv_type: &str) -> Resu
         ])
         .args(["-t", &test.threads.to_string(), "-r", "1", "-o", "jsonl"])
         .args(["-ctk", kv_type, "-ctv", kv_type])
+        .args(["--repack", if repack { "1" } else { "0" }])
         .output()
         .map_err(|e| Error::io(bin, e))?;
     if !out.status.success() {

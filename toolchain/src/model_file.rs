@@ -1,9 +1,8 @@
 //! A GGUF model file mapped into memory, as the runtime wants it: zero-copy weights.
 
 use crate::error::{Error, Result};
-use memmap2::{Mmap, UncheckedAdvice};
+use memmap2::{Advice, Mmap, MmapMut, UncheckedAdvice};
 use mote_runtime::kernels::Kernels;
-use mote_runtime::OwnedArena;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -46,13 +45,14 @@ impl ModelFile {
         mote_runtime::Model::load(&g).map_err(|e| self.model_error(e))
     }
 
-    /// The model as kernel table `k` runs it fastest: where `k` reads Q4_0 matrices packed
-    /// (see `Model::pack`), they are copied into `store`, and the file's pages they came
-    /// from are dropped as each is copied, so the process holds one copy at a time.
+    /// The model as kernel table `k` runs it fastest: where `k` reads matrices packed (see
+    /// `Model::pack`), they are copied into `store`, and the file's pages they came from
+    /// are dropped as each is copied. The store is anonymous memory committed as it is
+    /// written, so peak RSS is the packed copies plus one source matrix, not both copies.
     pub fn model_for<'a>(
         &'a self,
         k: &'static Kernels,
-        store: &'a mut OwnedArena,
+        store: &'a mut PackedStore,
     ) -> Result<mote_runtime::Model<'a>> {
         let model = self.model()?;
         let k = k.for_weights(model.bytes_per_token());
@@ -60,7 +60,9 @@ impl ModelFile {
         if need == 0 {
             return Ok(model);
         }
-        *store = OwnedArena::new(need);
+        let map = MmapMut::map_anon(need).map_err(|e| Error::io(&self.path, e))?;
+        // Huge pages where the kernel offers them (fewer TLB misses on the weight stream).
+        let _ = map.advise(Advice::HugePage);
         let base = self.map.as_ptr() as usize;
         let drop_pages = |src: &[u8]| {
             let offset = src.as_ptr() as usize - base;
@@ -72,8 +74,9 @@ impl ModelFile {
                     .unchecked_advise_range(UncheckedAdvice::DontNeed, offset, src.len())
             };
         };
+        let buf = store.0.insert(map);
         model
-            .pack(k, store.as_mut_slice(), drop_pages)
+            .pack(k, &mut buf[..], drop_pages)
             .map_err(|e| self.model_error(e))
     }
 
@@ -85,3 +88,7 @@ impl ModelFile {
         }
     }
 }
+
+/// Packed weights for [`ModelFile::model_for`]; empty until it packs.
+#[derive(Default)]
+pub struct PackedStore(Option<MmapMut>);

@@ -90,6 +90,7 @@ fn shuffle<const PACK: bool>(src: &[u8], rows: usize, nb: usize, k: Kind, dst: &
     }
     // Quant bytes per group and block.
     let quants = GROUP_ROWS * (k.block - 2);
+    let flip = u32::from_ne_bytes([k.flip; 4]);
     for (s, d) in src
         .chunks_exact(group_bytes)
         .zip(dst.chunks_exact_mut(group_bytes))
@@ -98,17 +99,19 @@ fn shuffle<const PACK: bool>(src: &[u8], rows: usize, nb: usize, k: Kind, dst: &
             for b in 0..nb {
                 let at = r * row_bytes + b * k.block;
                 let sc = b * SCALES + 2 * r;
-                let q0 = nb * SCALES + b * quants;
-                let pairs = (0..2).map(|i| (at + i, sc + i)).chain(
-                    (0..k.block - 2).map(|e| (at + 2 + e, q0 + (e / 4) * 64 + 4 * r + e % 4)),
-                );
-                for (i, (row_at, packed_at)) in pairs.enumerate() {
-                    let flip = if i < 2 { 0 } else { k.flip };
-                    if PACK {
-                        d[packed_at] = s[row_at] ^ flip;
+                let q0 = nb * SCALES + b * quants + 4 * r;
+                let (from, to) = if PACK { (at, sc) } else { (sc, at) };
+                d[to..to + 2].copy_from_slice(&s[from..from + 2]);
+                // Four quant bytes at a time: row offset `4m`, packed offset `64m`.
+                for m in 0..(k.block - 2) / 4 {
+                    let (row_q, packed_q) = (at + 2 + 4 * m, q0 + 64 * m);
+                    let (from, to) = if PACK {
+                        (row_q, packed_q)
                     } else {
-                        d[row_at] = s[packed_at] ^ flip;
-                    }
+                        (packed_q, row_q)
+                    };
+                    let v = u32::from_ne_bytes([s[from], s[from + 1], s[from + 2], s[from + 3]]);
+                    d[to..to + 4].copy_from_slice(&(v ^ flip).to_ne_bytes());
                 }
             }
         }

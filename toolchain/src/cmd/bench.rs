@@ -34,6 +34,10 @@ pub struct Args {
     /// KV cache type (llama-bench's default is f16).
     #[arg(long, value_enum, default_value_t = KvArg::F16)]
     kv_type: KvArg,
+    /// Read every weight in place instead of packing Q4_0/Q8_0 matrices at load
+    /// (`--vs-llama-bench` then runs llama-bench with `--repack 0`).
+    #[arg(long)]
+    no_repack: bool,
     /// One JSON object per test, with llama-bench's jsonl fields.
     #[arg(long)]
     json: bool,
@@ -98,8 +102,16 @@ pub fn run(a: Args) -> Result<()> {
     let file = ModelFile::open(&path)?;
     let kernels = Kernels::from_env()
         .map_err(|_| anyhow::anyhow!("MOTE_KERNELS names no kernel table this CPU runs"))?;
-    let mut packed = OwnedArena::new(0);
-    let model = file.model_for(kernels, &mut packed)?;
+    let plain = file.model()?;
+    let packed_bytes = match a.no_repack {
+        true => 0,
+        false => plain.packed_bytes(kernels.for_weights(plain.bytes_per_token())),
+    };
+    let mut packed = mote_toolchain::model_file::PackedStore::default();
+    let model = match a.no_repack {
+        true => plain,
+        false => file.model_for(kernels, &mut packed)?,
+    };
     let kv = a.kv_type.kv_type();
     // llama-bench's name for the comparable cache type.
     let kv_name = match a.kv_type {
@@ -133,9 +145,10 @@ pub fn run(a: Args) -> Result<()> {
     let label = format!("llama {}L {}d {}", c.n_layers, c.dim, type_name(&model));
     if !a.json {
         eprintln!(
-            "{}: {:.2} MiB weights, {:.2} M params, kernels {}, arena {:.2} MiB for ctx {} (kv {kv_name}, batch {})",
+            "{}: {:.2} MiB weights ({:.2} MiB of them packed for the kernels), {:.2} M params, kernels {}, arena {:.2} MiB for ctx {} (kv {kv_name}, batch {})",
             path.display(),
             params.0 / 1048576.0,
+            packed_bytes as f64 / 1048576.0,
             params.1 as f64 / 1e6,
             kernels.backend.name(),
             model.arena_bytes_for(&MoteBench::config(base, &tests[0]))? as f64 / 1048576.0,
@@ -171,7 +184,9 @@ pub fn run(a: Args) -> Result<()> {
             }
             ours.0.push(bench.run(test)?);
             if let Some(bin) = &a.vs_llama_bench {
-                theirs.0.push(llama_bench(bin, &path, test, kv_name)?);
+                theirs
+                    .0
+                    .push(llama_bench(bin, &path, test, kv_name, !a.no_repack)?);
             }
         }
         if test.n_gen > 0 {

@@ -60,6 +60,10 @@ pub struct SamplingArgs {
     /// KV cache element type.
     #[arg(long, value_enum, default_value_t = KvArg::F32)]
     pub kv_type: KvArg,
+    /// Read every weight in place from the mapped file instead of packing Q4_0/Q8_0 matrices
+    /// for the kernels at load (less memory, slower on CPUs whose kernels pack).
+    #[arg(long)]
+    pub no_repack: bool,
 }
 
 impl SamplingArgs {
@@ -125,8 +129,12 @@ pub fn with_session<R>(
     let file = open(path)?;
     let g = file.gguf()?;
     let sc = args.session(&file.model()?)?;
-    let mut packed = OwnedArena::new(0);
-    let model = file.model_for(sc.kernels, &mut packed)?;
+    let mut packed = mote_toolchain::model_file::PackedStore::default();
+    let model = if args.no_repack {
+        file.model()?
+    } else {
+        file.model_for(sc.kernels, &mut packed)?
+    };
     let mut table = tokenizer_table(&file)?;
     let tok = Tokenizer::build(&g, &mut table).map_err(|e| file.model_error(e))?;
     let pool = args.pool()?;

@@ -65,7 +65,7 @@ pub fn ppl_runtime(path: &Path, windows: &[Vec<u32>]) -> Result<Perplexity> {
     let file = ModelFile::open(path)?;
     let ctx = windows.iter().map(Vec::len).max().unwrap_or(1);
     let sc = SessionConfig::new(ctx).with_kv_type(KvType::F32);
-    let mut packed = OwnedArena::new(0);
+    let mut packed = crate::model_file::PackedStore::default();
     let model = file.model_for(sc.kernels, &mut packed)?;
     let mut arena = OwnedArena::new(
         model

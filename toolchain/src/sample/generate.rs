@@ -208,7 +208,7 @@ impl Generator {
     ) -> Result<Vec<T>> {
         let file = &self.file;
         let g = file.gguf()?;
-        let mut packed = OwnedArena::new(0);
+        let mut packed = crate::model_file::PackedStore::default();
         let model: Model<'_> = file.model_for(SessionConfig::new(1).kernels, &mut packed)?;
         let table_len = Tokenizer::table_len(&g).map_err(|e| file.model_error(e))?;
         let threads = self.threads.min(n.max(1));
