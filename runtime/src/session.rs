@@ -8,9 +8,9 @@ use crate::error::{Error, Result};
 use crate::kernels::attention::TILE;
 use crate::kernels::{matmul, rmsnorm, rope_angles, rope_pairs, Activations, AttnKernels, Kernels};
 use crate::kv_cache::{q8_blocks_per_head, KvStore, KvType};
-use crate::model::Model;
+use crate::model::{Matrix, Model};
 use crate::parallel::{Disjoint, Parallel, SERIAL};
-use crate::quant::{scalar, BlockQ8K, BlockQ8_0, GgmlType, QK8_0, QK_K};
+use crate::quant::{interleaved, scalar, BlockQ8K, BlockQ8_0, GgmlType, QK8_0, QK_K};
 use crate::sampler::{Candidate, Sampler};
 use half::f16;
 
@@ -373,7 +373,13 @@ impl<'s, 'w> Session<'s, 'w> {
         let e = &m.token_embd;
         for b in 0..n {
             let t = self.tokens[pos0 + b] as usize;
-            scalar::dequantize_row(e.ty, e.row(t), &mut self.x[b * dim..(b + 1) * dim]);
+            let x = &mut self.x[b * dim..(b + 1) * dim];
+            if m.tied && m.output.packed {
+                // The head's packed copy holds the same rows; the file's are not read again.
+                embed_packed(&m.output, t, x);
+            } else {
+                scalar::dequantize_row(e.ty, e.row(t), x);
+            }
         }
 
         // One cos/sin table per position serves every layer's queries and keys.
@@ -586,4 +592,16 @@ fn attention(
             values.weighted_sum(ak, layer_base, ctx, kv_dim, head, &w[..m], &mut o[..m]);
         }
     });
+}
+
+/// Row `t` of the packed matrix `w` (Q4_0 or Q8_0), dequantized into `x`, block by block.
+fn embed_packed(w: &Matrix<'_>, t: usize, x: &mut [f32]) {
+    let bs = w.ty.row_bytes(QK8_0).unwrap_or(0);
+    let nb = w.cols / QK8_0;
+    let mut blk = [0u8; 34];
+    for (b, xs) in x.chunks_exact_mut(QK8_0).enumerate() {
+        if interleaved::block_of(w.data, bs, nb, t, b, &mut blk) {
+            scalar::dequantize_row(w.ty, &blk[..bs], xs);
+        }
+    }
 }

@@ -198,7 +198,18 @@ proptest! {
         let p = pack(ty, &w, rows, nb);
         let mut back = vec![0u8; w.len()];
         prop_assert!((ty.unpack())(&p, rows, nb, &mut back));
-        prop_assert_eq!(back, w);
+        prop_assert_eq!(&back, &w);
+        // Any one block, as the embedding lookup of a packed tied head reads it.
+        let bs = ty.block();
+        let mut blk = [0u8; 34];
+        for r in 0..rows {
+            for b in 0..nb {
+                prop_assert!(interleaved::block_of(&p, bs, nb, r, b, &mut blk));
+                prop_assert_eq!(&blk[..bs], &w[(r * nb + b) * bs..][..bs]);
+            }
+        }
+        prop_assert!(!interleaved::block_of(&p, bs, nb, rows, 0, &mut blk));
+        prop_assert!(!interleaved::block_of(&p, bs, nb, 0, nb, &mut blk));
     }
 
     // Up to 140 blocks: past the chunks of prepared activations (64 for Q4_0, 128 Q8_0).

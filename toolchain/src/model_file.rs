@@ -75,9 +75,13 @@ impl ModelFile {
             };
         };
         let buf = store.0.insert(map);
-        model
+        let model = model
             .pack(k, &mut buf[..], drop_pages)
-            .map_err(|e| self.model_error(e))
+            .map_err(|e| self.model_error(e))?;
+        // What packing left mapped (pages faulted in around the matrices) is read again only
+        // if used: the norms, the vocabulary, embedding rows of an untied model.
+        drop_pages(&self.map[..]);
+        Ok(model)
     }
 
     /// Attach this file's path to a runtime error about its contents.

@@ -63,6 +63,34 @@ pub fn unpack_q8_0(src: &[u8], rows: usize, nb: usize, dst: &mut [u8]) -> bool {
     shuffle::<false>(src, rows, nb, Q8_0, dst)
 }
 
+/// Block `b` of row `r` of a packed Q4_0 (`block` 18) or Q8_0 (`block` 34) matrix of `nb`
+/// blocks per row, as it is in place, into `out[..block]`: a row of a packed matrix without
+/// reading the file (the embedding lookup of a packed tied head). False if out of range.
+pub fn block_of(w: &[u8], block: usize, nb: usize, r: usize, b: usize, out: &mut [u8; 34]) -> bool {
+    let k = match block {
+        18 => Q4_0,
+        34 => Q8_0,
+        _ => return false,
+    };
+    let group_bytes = GROUP_ROWS * nb * k.block;
+    let (g, rr) = (r / GROUP_ROWS, r % GROUP_ROWS);
+    let Some(grp) = w.get(g * group_bytes..(g + 1) * group_bytes) else {
+        return false;
+    };
+    if b >= nb {
+        return false;
+    }
+    let sc = b * SCALES + 2 * rr;
+    out[..2].copy_from_slice(&grp[sc..sc + 2]);
+    let q0 = nb * SCALES + b * GROUP_ROWS * (k.block - 2) + 4 * rr;
+    for m in 0..(k.block - 2) / 4 {
+        for j in 0..4 {
+            out[2 + 4 * m + j] = grp[q0 + 64 * m + j] ^ k.flip;
+        }
+    }
+    true
+}
+
 /// A block type's shape in the packed layout.
 #[derive(Clone, Copy)]
 struct Kind {
