@@ -5,6 +5,9 @@
 //! Like `kernels_x86.rs`, these fail rather than skip on a CPU without AVX2, FMA or F16C.
 #![cfg(target_arch = "x86_64")]
 
+mod common;
+use common::Rng;
+
 use half::f16;
 use mote_runtime::kernels::attention::{AttnKernels, SCALAR, TILE};
 use mote_runtime::kernels::{Backend, Kernels};
@@ -48,17 +51,7 @@ fn assert_same(what: &str, got: &[f32], want: &[f32]) {
     }
 }
 
-/// splitmix64: test data from a seed (proptest draws and shrinks the seed and the shape).
-struct Rng(u64);
-
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }

@@ -17,6 +17,9 @@
 //! a silently skipped half of the tests.
 #![cfg(target_arch = "aarch64")]
 
+mod common;
+use common::Rng as Gen;
+
 use half::f16;
 use mote_runtime::kernels::{Backend, Kernels};
 use mote_runtime::quant::{BlockQ8K, BlockQ8_0, QK8_0, QK_K};
@@ -80,17 +83,7 @@ fn dotprod_table_follows_the_cpu() {
 // Inputs: a seeded generator that favours extreme values
 // ---------------------------------------------------------------------------------------
 
-struct Gen(u64);
-
 impl Gen {
-    fn next(&mut self) -> u64 {
-        // splitmix64
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }

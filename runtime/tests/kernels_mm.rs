@@ -1,24 +1,16 @@
 //! Multi-position kernels against the single-position row kernels of the same table: every
 //! output (row, position) must carry the same bits, whatever the shape and the data.
 
+mod common;
+use common::Rng;
+
 use half::f16;
 use mote_runtime::kernels::dispatch::{MmQ8_0, RowsQ8_0};
 use mote_runtime::kernels::Kernels;
 use mote_runtime::quant::{BlockQ8_0, QK8_0};
 use proptest::prelude::*;
 
-/// splitmix64: test data from a seed (proptest draws and shrinks the seed and the shape).
-struct Rng(u64);
-
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
     /// An f16 scale, now and then an extreme one.
     fn scale(&mut self) -> f16 {
         match self.next() % 16 {

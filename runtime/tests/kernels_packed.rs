@@ -2,25 +2,17 @@
 //! kernels over it (and the portable fallback) give the bits of the scalar kernels on the
 //! rows in place (repacked Q4_0, Q8_0), one position or several.
 
+mod common;
+use common::Rng;
+
 use half::f16;
 use mote_runtime::kernels::dispatch::{Packed, RowsQ8_0, SCALAR};
-use mote_runtime::kernels::{Backend, Kernels};
+use mote_runtime::kernels::Kernels;
 use mote_runtime::quant::interleaved::{self, GROUP_ROWS};
 use mote_runtime::quant::{BlockQ8_0, QK8_0};
 use proptest::prelude::*;
 
-/// splitmix64: test data from a seed (proptest draws and shrinks the seed and the shape).
-struct Rng(u64);
-
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
     /// A scale of typical size, now and then zero, tiny or huge.
     fn scale(&mut self) -> f16 {
         match self.next() % 16 {
@@ -245,6 +237,7 @@ fn shapes_that_do_not_pack_are_refused() {
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn avx512_packs_q4_0_and_q8_0() {
+    use mote_runtime::kernels::Backend;
     let has = is_x86_feature_detected!("avx512f")
         && is_x86_feature_detected!("avx512bw")
         && is_x86_feature_detected!("avx512vl")

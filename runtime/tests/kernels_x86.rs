@@ -7,6 +7,9 @@
 //! and VNNI the AVX-512 table must be offered and is checked as well.
 #![cfg(target_arch = "x86_64")]
 
+mod common;
+use common::Rng;
+
 use half::f16;
 use mote_runtime::kernels::{Backend, Kernels};
 use mote_runtime::quant::{BlockQ8K, BlockQ8_0, QK8_0, QK_K};
@@ -81,17 +84,7 @@ fn assert_rows_equal(what: &str, got: &[f32], want: &[f32]) {
     }
 }
 
-/// splitmix64: test data from a seed (proptest draws and shrinks the seed and the shape).
-struct Rng(u64);
-
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }

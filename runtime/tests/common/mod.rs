@@ -1,5 +1,6 @@
-//! Where the integration tests find the reference models: `../shared/reference` beside
-//! the checkout, or `$MOTE_REFERENCE_DIR`.
+//! Shared by the integration tests: where they find the reference models
+//! (`../shared/reference` beside the checkout, or `$MOTE_REFERENCE_DIR`), and a seeded
+//! generator for test data.
 
 use std::path::PathBuf;
 
@@ -16,4 +17,20 @@ pub fn reference_dir() -> PathBuf {
 pub fn read_reference(name: &str) -> Vec<u8> {
     let path = reference_dir().join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// splitmix64: test data from a seed (proptest draws and shrinks the seed and the shape).
+/// Each test file adds the helpers it needs.
+#[allow(dead_code)]
+pub struct Rng(pub u64);
+
+#[allow(dead_code)]
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
 }
