@@ -8,7 +8,7 @@
 //! Sums are exact and each row keeps one accumulator fused block after block, so the
 //! results are the scalar reference's repacked Q4_0 bits (`acc = sum·(d_w·d_x) + acc`).
 
-use super::simd::{f16_to_f32, prefetch};
+use super::simd::{bcast4, f16_to_f32, prefetch};
 use crate::quant::interleaved::GROUP_ROWS;
 use crate::quant::BlockQ8_0;
 use core::arch::x86_64::*;
@@ -35,17 +35,6 @@ fn prepare(xs: &[BlockQ8_0], neg: &mut [i32; CH], xd: &mut [f32; CH]) {
         *c = -8 * xb.qs.iter().map(|&q| i32::from(q)).sum::<i32>();
         *d = f16_to_f32(xb.d.to_bits());
     }
-}
-
-/// The four quant bytes of a block's activations at byte `o`, in every lane.
-///
-/// # Safety
-/// `xq + o .. + 4` is readable.
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn bcast(xq: *const u8, o: usize) -> __m512i {
-    // SAFETY: the caller guarantees 4 readable bytes; the read is unaligned.
-    _mm512_set1_epi32(unsafe { xq.add(o).cast::<i32>().read_unaligned() })
 }
 
 /// The eight registers of one block of a group: low then high nibbles of each 64-byte
@@ -113,8 +102,8 @@ pub unsafe fn rows(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
                     let mut s0 = _mm512_set1_epi32(neg[j]);
                     let mut s1 = _mm512_setzero_si512();
                     for m in 0..4 {
-                        s0 = _mm512_dpbusd_epi32(s0, v[2 * m], bcast(xq, X_AT[2 * m]));
-                        s1 = _mm512_dpbusd_epi32(s1, v[2 * m + 1], bcast(xq, X_AT[2 * m + 1]));
+                        s0 = _mm512_dpbusd_epi32(s0, v[2 * m], bcast4(xq.add(X_AT[2 * m])));
+                        s1 = _mm512_dpbusd_epi32(s1, v[2 * m + 1], bcast4(xq.add(X_AT[2 * m + 1])));
                     }
                     let s = _mm512_add_epi32(s0, s1);
                     let dw = _mm512_cvtph_ps(_mm256_loadu_si256(sc.add(32 * j).cast()));
@@ -226,7 +215,7 @@ unsafe fn block_run<const N: usize>(
                 let xq = xp.add(p * xs + j * XS + 2);
                 let mut s = _mm512_set1_epi32(neg[p][j]);
                 for (k, vk) in v.iter().enumerate() {
-                    s = _mm512_dpbusd_epi32(s, *vk, bcast(xq, X_AT[k]));
+                    s = _mm512_dpbusd_epi32(s, *vk, bcast4(xq.add(X_AT[k])));
                 }
                 let d = _mm512_mul_ps(dw, _mm512_set1_ps(xd[p][j]));
                 acc[p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), d, acc[p]);

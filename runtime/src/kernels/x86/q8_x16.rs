@@ -8,7 +8,7 @@
 //! `acc = (d_w·d_x)·sum + acc` per block, and `hsum_float_8` of every row is seven vector
 //! adds at the end: the scalar reference's bits, for every input (−128 included).
 
-use super::simd::{f16_to_f32, prefetch};
+use super::simd::{bcast4, f16_to_f32, prefetch};
 use crate::quant::interleaved::GROUP_ROWS;
 use crate::quant::BlockQ8_0;
 use core::arch::x86_64::*;
@@ -38,17 +38,6 @@ fn prepare(xs: &[BlockQ8_0], neg: &mut [[i32; 8]; CH], xd: &mut [f32; CH]) {
         }
         *d = f16_to_f32(xb.d.to_bits());
     }
-}
-
-/// The four activation quants of lane `m` of the block at `xq`, in every lane.
-///
-/// # Safety
-/// `xq + 4m .. + 4` is readable.
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn bcast(xq: *const u8, m: usize) -> __m512i {
-    // SAFETY: the caller guarantees 4 readable bytes; the read is unaligned.
-    _mm512_set1_epi32(unsafe { xq.add(4 * m).cast::<i32>().read_unaligned() })
 }
 
 /// `hsum_float_8` of each row: lane `r` of `acc[l]` is lane `l` of row `r`.
@@ -101,7 +90,11 @@ pub unsafe fn rows(w: &[u8], x: &[BlockQ8_0], out: &mut [f32]) {
                     let d = _mm512_mul_ps(dw, _mm512_set1_ps(xd[j]));
                     for (m, a) in acc.iter_mut().enumerate() {
                         let q = _mm512_loadu_si512(qs.add(64 * m).cast());
-                        let s = _mm512_dpbusd_epi32(_mm512_set1_epi32(neg[j][m]), q, bcast(xq, m));
+                        let s = _mm512_dpbusd_epi32(
+                            _mm512_set1_epi32(neg[j][m]),
+                            q,
+                            bcast4(xq.add(4 * m)),
+                        );
                         *a = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), *a);
                     }
                 }
@@ -200,7 +193,7 @@ unsafe fn run<const N: usize>(
                 let d = _mm512_mul_ps(dw, _mm512_set1_ps(xd[p][j]));
                 for (m, a) in acc[p].iter_mut().enumerate() {
                     let start = _mm512_set1_epi32(neg[p][j][m]);
-                    let s = _mm512_dpbusd_epi32(start, q[m], bcast(xq, m));
+                    let s = _mm512_dpbusd_epi32(start, q[m], bcast4(xq.add(4 * m)));
                     *a = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), *a);
                 }
             }

@@ -67,6 +67,18 @@ pub unsafe fn f16x8_strided_full(p: *const u8, stride: usize) -> __m256 {
     _mm256_cvtph_ps(_mm_set_epi64x(hi as i64, lo as i64))
 }
 
+/// The four bytes at `p` (one i32) in every lane of a 512-bit register: a block's four
+/// activation quants for `vpdpbusd` against sixteen rows.
+///
+/// # Safety
+/// `p .. p + 4` is readable; the CPU has AVX-512F.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+pub unsafe fn bcast4(p: *const u8) -> __m512i {
+    // SAFETY: the caller guarantees 4 readable bytes; the read is unaligned.
+    _mm512_set1_epi32(unsafe { p.cast::<i32>().read_unaligned() })
+}
+
 /// Hint that the cache line at `p` will be read soon (any address: a prefetch never faults).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
