@@ -83,7 +83,7 @@ pub struct Model<'a> {
     /// `[dim]` f32.
     pub output_norm: &'a [u8],
     layers: [LayerTable; MAX_LAYERS],
-    /// Packed copies of Q4_0 matrices ([`Model::pack`]); empty if none.
+    /// Packed copies of Q4_0 and Q8_0 matrices ([`Model::pack`]); empty if none.
     packed: &'a [u8],
 }
 
@@ -299,11 +299,10 @@ impl<'a> Model<'a> {
     }
 
     /// This model with its Q4_0 and Q8_0 matrices packed into `buf` for the kernels of `k`
-    /// (same logits, faster), as llama.cpp repacks Q4_0 at load. A tied output head
-    /// gets its own packed copy; the embedding lookup keeps reading the file's rows.
-    /// `done` gets each source matrix once it is copied, so a host may drop those pages (a
-    /// tied head's embedding rows are still looked up: dropped pages are read again). `buf` needs [`Model::packed_bytes`] bytes
-    /// and should start on a 64-byte boundary.
+    /// (same logits, faster), as llama.cpp repacks Q4_0 at load. A tied output head gets
+    /// its own packed copy, which then serves the embedding lookup too. `done` gets each
+    /// source matrix once it is copied, so a host may drop those pages. `buf` needs
+    /// [`Model::packed_bytes`] bytes and should start on a 64-byte boundary.
     pub fn pack<'b>(
         &self,
         k: &Kernels,

@@ -1,4 +1,5 @@
-//! A GGUF model file mapped into memory, as the runtime wants it: zero-copy weights.
+//! A GGUF model file mapped into memory, as the runtime wants it: weights read in place,
+//! or packed once for kernels that read them faster so ([`ModelFile::model_for`]).
 
 use crate::error::{Error, Result};
 use memmap2::{Advice, Mmap, MmapMut, UncheckedAdvice};
