@@ -1,7 +1,10 @@
 //! A persistent pool of worker threads (std only): spawned once, woken per job.
 //!
 //! A token's forward pass runs ~25 jobs, so waking must cost microseconds: workers spin on
-//! a job counter for a while before parking, and the caller works on its own share.
+//! a job counter for a while before parking, and the caller works on its own share. A
+//! worker that finds itself on the caller's CPU moves off it ([`placement`]).
+
+mod placement;
 
 use crate::parallel::Parallel;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
@@ -24,6 +27,10 @@ struct Shared {
     /// Workers that have not finished the current job.
     pending: AtomicUsize,
     shutdown: AtomicBool,
+    /// The CPU the caller ran on when it posted the current job (`usize::MAX`: unknown).
+    caller_cpu: AtomicUsize,
+    /// Whether every thread can have a CPU of its own, so sharing one is worth fixing.
+    spread: bool,
 }
 
 /// A fixed set of worker threads, reused for every job.
@@ -40,6 +47,8 @@ impl ThreadPool {
             generation: AtomicUsize::new(0),
             pending: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
+            caller_cpu: AtomicUsize::new(usize::MAX),
+            spread: threads > 1 && threads <= placement::cpus(),
         });
         let mut workers = Vec::new();
         for index in 1..threads.max(1) {
@@ -77,6 +86,12 @@ fn worker(s: &Shared, index: usize) {
             }
         };
         seen = generation;
+        if s.spread {
+            let caller = s.caller_cpu.load(Ordering::Relaxed);
+            if caller != usize::MAX && placement::current_cpu() == Some(caller) {
+                placement::spread(index, caller);
+            }
+        }
         let job = s.job.load(Ordering::Acquire);
         // SAFETY: `run` stored a pointer to a live `&Job` before bumping the generation and
         // does not return (so the job stays alive) until `pending` reaches zero below.
@@ -103,6 +118,10 @@ impl Parallel for ThreadPool {
         // `job_ref` lives on this frame until then).
         let erased: *mut &'static Job = unsafe { core::mem::transmute(ptr) };
         s.job.store(erased, Ordering::Release);
+        if s.spread {
+            let cpu = placement::current_cpu().unwrap_or(usize::MAX);
+            s.caller_cpu.store(cpu, Ordering::Relaxed);
+        }
         s.pending.store(self.workers.len(), Ordering::Release);
         s.generation.fetch_add(1, Ordering::AcqRel);
         for (t, _) in &self.workers {
