@@ -45,7 +45,7 @@ mod q6k;
 mod q8;
 mod q8_x16;
 mod quantize;
-mod simd;
+pub(super) mod simd;
 
 /// Whether this CPU runs AVX2, FMA and F16C (without `std`: whether the build enables them).
 #[inline]

@@ -10,6 +10,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::{AttnKernels, TILE};
+use crate::kernels::x86::simd::prefetch;
 use crate::quant::scalar::F32_STEP;
 use core::arch::x86_64::*;
 use core::mem::MaybeUninit;
@@ -406,6 +407,15 @@ unsafe fn scores_one<const HALF: bool>(
         let mut rows = [0usize; KB1];
         for (k, r) in rows.iter_mut().enumerate() {
             *r = (t0 + k.min(kn - 1)) * stride;
+        }
+        // The next block's keys, a line at a time: rows a stride apart defeat the hardware
+        // prefetcher, and in generation the weights' stream has evicted them from cache.
+        let size = if HALF { 2 } else { 4 };
+        for k in t0 + KB1..(t0 + 2 * KB1).min(n) {
+            let row = base.wrapping_add(k * stride * size);
+            for at in (0..hd * size).step_by(64) {
+                prefetch(row.wrapping_add(at));
+            }
         }
         // SAFETY: every row is a key below n (checked by the caller); q has hd values.
         let res = unsafe {
