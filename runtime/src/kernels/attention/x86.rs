@@ -408,10 +408,12 @@ unsafe fn scores_one<const HALF: bool>(
         for (k, r) in rows.iter_mut().enumerate() {
             *r = (t0 + k.min(kn - 1)) * stride;
         }
-        // The next block's keys, a line at a time: rows a stride apart defeat the hardware
-        // prefetcher, and in generation the weights' stream has evicted them from cache.
+        // The keys two blocks ahead, a line at a time (the second block too at the start):
+        // rows a stride apart defeat the hardware prefetcher, and in generation the weight
+        // stream has evicted them from cache. One block ahead gained half as much.
         let size = if HALF { 2 } else { 4 };
-        for k in t0 + KB1..(t0 + 2 * KB1).min(n) {
+        let from = if t0 == 0 { KB1 } else { t0 + 2 * KB1 };
+        for k in from..(t0 + 3 * KB1).min(n) {
             let row = base.wrapping_add(k * stride * size);
             for at in (0..hd * size).step_by(64) {
                 prefetch(row.wrapping_add(at));
