@@ -1,4 +1,4 @@
-//! Where a new worker starts running (Linux).
+//! Keeping a pool worker off its caller's CPU (Linux).
 //!
 //! Linux may start a worker on its caller's CPU, or wake a parked one there, and leave
 //! them together for 100 ms or more while another CPU idles; two spinning threads on one
